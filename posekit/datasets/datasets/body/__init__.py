@@ -1,0 +1,3 @@
+from .coco_dataset import CocoDataset
+
+__all__ = ['CocoDataset']

@@ -1,0 +1,320 @@
+"""Base class of datasets whose annotations are COCO-format keypoint files."""
+import os.path as osp
+from copy import deepcopy
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import MessageHub
+
+from posekit.registry import DATASETS
+from posekit.structures import bbox_xywh2xyxy
+from ..utils import parse_pose_metainfo
+from .build_pipeline import build_pipeline
+from .coco_files import CocoAnnotations, load_coco_annotations, load_detections
+
+__all__ = ['BaseCocoStyleDataset']
+
+_DATA_MODES = ('topdown', 'bottomup')
+_FILTER_KEYS = ('bbox_score_thr', 'filter_empty_gt', 'min_keypoints')
+# Metainfo fields the transforms read from each sample (flip, half-body,
+# keypoint weights, OKS sigmas); merged into a copy of the data info.
+PIPELINE_META_KEYS = ('dataset_name', 'flip_indices', 'flip_pairs',
+                      'upper_body_ids', 'lower_body_ids',
+                      'dataset_keypoint_weights', 'sigmas', 'skeleton_links')
+
+
+@DATASETS.register_module()
+class BaseCocoStyleDataset(BaseDataset):
+    """A keypoint dataset read from a COCO-format json.
+
+    Top-down mode yields one sample per person instance; bottom-up mode one
+    sample per image with its instances stacked along the first axis. The
+    data-info keys and shapes are those of ``docs/data_flow.md`` §1.
+
+    Args:
+        ann_file: COCO keypoint json (joined with ``data_root`` if relative).
+        bbox_file: COCO detection-result json; only with ``test_mode`` and
+            ``data_mode='topdown'``. Each detection becomes a sample with
+            zero keypoints and visibility, ``bbox_score`` from the file and
+            ``id`` its running index.
+        data_mode: ``'topdown'`` or ``'bottomup'``.
+        metainfo: ``dict(from_file=...)`` or a ``dataset_info`` dict; the
+            class's ``METAINFO`` when None (see :func:`parse_pose_metainfo`).
+        data_root, data_prefix, indices, serialize_data, test_mode,
+            lazy_init, max_refetch: as in mmengine's ``BaseDataset``;
+            ``data_prefix['img']`` is the image folder.
+        filter_cfg: optional dict with ``bbox_score_thr`` (top-down: keep
+            boxes with score >= thr), ``min_keypoints`` (an instance needs
+            at least this many labelled keypoints; default 1) and
+            ``filter_empty_gt`` (bottom-up: drop images without a valid
+            instance; default True in training, False in ``test_mode``).
+        pipeline: transform configs (built with posekit's TRANSFORMS) or
+            callables.
+        sample_interval: keep only images whose id is a multiple of it.
+
+    Raises:
+        ValueError: bad ``data_mode``, ``bbox_file`` outside top-down
+            testing, unknown ``filter_cfg`` keys, bad annotation files (see
+            :func:`load_coco_annotations`).
+        ConfigBuildError: a ``pipeline`` entry names an unknown type.
+    """
+
+    METAINFO: dict = dict()
+
+    def __init__(self,
+                 ann_file: str = '',
+                 bbox_file: Optional[str] = None,
+                 data_mode: str = 'topdown',
+                 metainfo: Optional[dict] = None,
+                 data_root: Optional[str] = '',
+                 data_prefix: dict = dict(img=''),
+                 filter_cfg: Optional[dict] = None,
+                 indices: Optional[Union[int, Sequence[int]]] = None,
+                 serialize_data: bool = True,
+                 pipeline: Sequence[Union[dict, Callable]] = [],
+                 test_mode: bool = False,
+                 lazy_init: bool = False,
+                 max_refetch: int = 1000,
+                 sample_interval: int = 1):
+        name = type(self).__name__
+        if data_mode not in _DATA_MODES:
+            raise ValueError(f'{name}: data_mode={data_mode!r} is invalid; '
+                             f'use one of {_DATA_MODES}')
+        if bbox_file and data_mode != 'topdown':
+            raise ValueError(f'{name}: bbox_file is only supported with '
+                             f"data_mode='topdown', got {data_mode!r}")
+        if bbox_file and not test_mode:
+            raise ValueError(f'{name}: bbox_file is only supported with '
+                             'test_mode=True (detected boxes carry no '
+                             'keypoints to train on)')
+        if not isinstance(sample_interval, int) or sample_interval < 1:
+            raise ValueError(f'{name}: sample_interval must be an int >= 1, '
+                             f'got {sample_interval!r}')
+        if not isinstance(data_prefix, dict) or 'img' not in data_prefix:
+            raise KeyError(f"{name}: data_prefix needs an 'img' key (the "
+                           f'image folder), got {data_prefix!r}')
+        self.data_mode = data_mode
+        self.bbox_file = bbox_file
+        self.sample_interval = sample_interval
+        self._check_filter_cfg(filter_cfg, test_mode)
+
+        super().__init__(
+            ann_file=ann_file, metainfo=metainfo, data_root=data_root or '',
+            data_prefix=data_prefix, filter_cfg=filter_cfg, indices=indices,
+            serialize_data=serialize_data,
+            pipeline=build_pipeline(pipeline), test_mode=test_mode,
+            lazy_init=lazy_init, max_refetch=max_refetch)
+
+        if self.test_mode:
+            # CocoMetric finds the ground-truth file here when its own
+            # ann_file is not set.
+            MessageHub.get_current_instance().update_info_dict(
+                {f"{self._metainfo['dataset_name']}_ann_file": self.ann_file})
+
+    # ------------------------------------------------------------ metainfo
+    @classmethod
+    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
+        """Parse ``metainfo`` (or ``cls.METAINFO``) and check it fits."""
+        if metainfo is None:
+            metainfo = deepcopy(cls.METAINFO)
+        if not isinstance(metainfo, dict):
+            raise TypeError(f'{cls.__name__}: metainfo must be a dict, got '
+                            f'{type(metainfo).__name__}')
+        if not metainfo:
+            raise ValueError(
+                f'{cls.__name__} has no keypoint definition: pass '
+                "metainfo=dict(from_file='configs/_base_/datasets/xxx.py') "
+                'or set the class attribute METAINFO')
+        parsed = parse_pose_metainfo(metainfo)
+        num, flip = parsed['num_keypoints'], np.asarray(parsed['flip_indices'])
+        if len(flip) != num or (len(flip) and
+                                (flip.min() < 0 or flip.max() >= num)):
+            raise ValueError(f'{cls.__name__}: metainfo flip_indices {flip} '
+                             f'do not fit its {num} keypoints')
+        return parsed
+
+    def _check_filter_cfg(self, filter_cfg: Optional[dict],
+                          test_mode: bool) -> None:
+        name = type(self).__name__
+        cfg = dict(filter_cfg or {})
+        unknown = sorted(set(cfg) - set(_FILTER_KEYS))
+        if unknown:
+            raise ValueError(f'{name}: filter_cfg keys {unknown} are not '
+                             f'supported; valid keys: {list(_FILTER_KEYS)}')
+        if 'bbox_score_thr' in cfg and self.data_mode != 'topdown':
+            raise ValueError(f'{name}: filter_cfg.bbox_score_thr needs '
+                             "data_mode='topdown'")
+        if 'filter_empty_gt' in cfg and self.data_mode != 'bottomup':
+            raise ValueError(f'{name}: filter_cfg.filter_empty_gt needs '
+                             "data_mode='bottomup' (a top-down sample is "
+                             'one instance; use min_keypoints)')
+        min_kpts = cfg.get('min_keypoints', 1)
+        if 'min_keypoints' in cfg and self.bbox_file:
+            raise ValueError(f'{name}: filter_cfg.min_keypoints cannot be '
+                             'used with bbox_file (detections have no '
+                             'keypoints)')
+        if not isinstance(min_kpts, int) or min_kpts < 1:
+            raise ValueError(f'{name}: filter_cfg.min_keypoints must be an '
+                             f'int >= 1, got {min_kpts!r}')
+        self._min_keypoints = min_kpts
+        self._filter_empty_gt = bool(cfg.get('filter_empty_gt',
+                                             not test_mode))
+
+    # ------------------------------------------------------------- samples
+    def prepare_data(self, idx: int) -> Any:
+        """Run the pipeline on a copy of sample ``idx`` with the metainfo
+        fields of ``PIPELINE_META_KEYS`` added.
+
+        Raises:
+            KeyError: the data info already holds one of those keys.
+        """
+        data_info = self.get_data_info(idx)
+        for key in PIPELINE_META_KEYS:
+            if key in data_info:
+                raise KeyError(f'{type(self).__name__}: data info {idx} '
+                               f'already has {key!r}, a key reserved for '
+                               'the metainfo')
+            data_info[key] = deepcopy(self._metainfo[key])
+        return self.pipeline(data_info)
+
+    def load_data_list(self) -> List[dict]:
+        """Read ``ann_file`` (and ``bbox_file``) into data infos."""
+        coco = load_coco_annotations(self.ann_file,
+                                     self._metainfo['num_keypoints'])
+        if coco.categories:
+            self._metainfo['CLASSES'] = deepcopy(coco.categories)
+        if self.bbox_file:
+            return self._load_detection_results(coco)
+        if self.data_mode == 'topdown':
+            return [info for _, infos in self._iter_instances(coco)
+                    for info in infos if self._is_valid_instance(info)]
+        return self._get_bottomup_data_infos(coco)
+
+    def _sampled(self, img_id: Any) -> bool:
+        # Ids need not be ints unless sub-sampling is asked for.
+        return self.sample_interval == 1 or img_id % self.sample_interval == 0
+
+    def _iter_instances(self, coco: CocoAnnotations):
+        """Per kept image: the list of its parsed instances."""
+        for img in coco.images:
+            if not self._sampled(img['id']):
+                continue
+            img_info = dict(img, img_id=img['id'], img_path=osp.join(
+                self.data_prefix['img'], img['file_name']))
+            infos = []
+            for ann in coco.anns_by_image[img['id']]:
+                info = self.parse_data_info(
+                    dict(raw_ann_info=ann, raw_img_info=img_info))
+                # A subclass may return None to drop an annotation.
+                if info is not None:
+                    infos.append(info)
+            yield img_info, infos
+
+    def parse_data_info(self, raw_data_info: dict) -> Optional[dict]:
+        """One instance's data info from ``raw_ann_info`` (a COCO
+        annotation) and ``raw_img_info`` (its image, with ``img_id`` and
+        ``img_path``). Boxes are clipped to the image; ``num_keypoints`` is
+        the annotation's, else the count of keypoints with v > 0."""
+        ann = raw_data_info['raw_ann_info']
+        img = raw_data_info['raw_img_info']
+        x, y, w, h = (float(v) for v in ann['bbox'])
+        bbox = np.array([x, y, x + w, y + h], dtype=np.float32)
+        # Clip to the last pixel index, as MMPose does, so that boxes match.
+        bbox[0::2] = np.clip(bbox[0::2], 0, img['width'] - 1)
+        bbox[1::2] = np.clip(bbox[1::2], 0, img['height'] - 1)
+        kpts = np.asarray(ann['keypoints'], dtype=np.float32).reshape(1, -1, 3)
+        num_keypoints = ann.get('num_keypoints',
+                                int(np.count_nonzero(kpts[0, :, 2] > 0)))
+        info = dict(
+            id=ann['id'], img_id=img['img_id'], img_path=img['img_path'],
+            bbox=bbox.reshape(1, 4), bbox_score=np.ones(1, dtype=np.float32),
+            keypoints=kpts[..., :2].copy(),
+            keypoints_visible=np.minimum(1, kpts[..., 2]),
+            num_keypoints=num_keypoints,
+            # Without an 'area' the box area stands in, as COCO tools do.
+            area=np.array([ann.get('area', w * h)], dtype=np.float32),
+            iscrowd=ann.get('iscrowd', 0),
+            segmentation=ann.get('segmentation', None),
+            category_id=ann['category_id'],
+            raw_ann_info=deepcopy(ann))
+        if 'crowdIndex' in img:
+            info['crowd_index'] = img['crowdIndex']
+        return info
+
+    def _is_valid_instance(self, info: Dict) -> bool:
+        """Not crowd, enough labelled keypoints, a box of positive size."""
+        if info.get('iscrowd', 0):
+            return False
+        if info.get('num_keypoints', 0) < self._min_keypoints:
+            return False
+        bbox = info['bbox'][0]
+        return bool(bbox[2] > bbox[0] and bbox[3] > bbox[1])
+
+    def _get_bottomup_data_infos(self, coco: CocoAnnotations) -> List[dict]:
+        """One data info per image; valid instances stacked along axis 0,
+        the segmentations of the others in ``invalid_segs``."""
+        data_list = []
+        for img_info, infos in self._iter_instances(coco):
+            valid = [i for i in infos if self._is_valid_instance(i)]
+            if not valid and self._filter_empty_gt:
+                continue
+            data_info = dict(img_id=img_info['img_id'],
+                             img_path=img_info['img_path'])
+            data_info.update(self._stack_instances(valid))
+            data_info['invalid_segs'] = [
+                i['segmentation'] for i in infos
+                if not self._is_valid_instance(i)
+                and i.get('segmentation') is not None]
+            data_list.append(data_info)
+        return data_list
+
+    def _stack_instances(self, infos: List[dict]) -> dict:
+        """Arrays concatenated along axis 0, other values listed."""
+        if not infos:
+            num = self._metainfo['num_keypoints']
+            return dict(
+                bbox=np.zeros((0, 4), np.float32),
+                bbox_score=np.zeros(0, np.float32),
+                keypoints=np.zeros((0, num, 2), np.float32),
+                keypoints_visible=np.zeros((0, num), np.float32),
+                area=np.zeros(0, np.float32), id=[], num_keypoints=[],
+                iscrowd=[], segmentation=[], category_id=[], raw_ann_info=[])
+        stacked = {}
+        for key, first in infos[0].items():
+            if key in ('img_id', 'img_path'):
+                continue
+            values = [info[key] for info in infos]
+            stacked[key] = (np.concatenate(values, axis=0)
+                            if isinstance(first, np.ndarray) else values)
+        return stacked
+
+    def _load_detection_results(self, coco: CocoAnnotations) -> List[dict]:
+        """One top-down sample per detected box of ``bbox_file``."""
+        category_ids = {c['id'] for c in coco.categories if 'id' in c}
+        dets = load_detections(self.bbox_file, coco.image_ids, category_ids)
+        images = {img['id']: img for img in coco.images}
+        bboxes = bbox_xywh2xyxy(dets['bbox'])
+        num = self._metainfo['num_keypoints']
+        data_list = []
+        for index, img_id in enumerate(dets['image_id']):
+            if not self._sampled(img_id):
+                continue
+            data_list.append(dict(
+                id=index, img_id=img_id,
+                img_path=osp.join(self.data_prefix['img'],
+                                  images[img_id]['file_name']),
+                bbox=bboxes[index:index + 1].copy(),
+                bbox_score=dets['score'][index:index + 1].copy(),
+                keypoints=np.zeros((1, num, 2), dtype=np.float32),
+                keypoints_visible=np.zeros((1, num), dtype=np.float32),
+                category_id=dets['category_id'][index]))
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        """Apply ``filter_cfg.bbox_score_thr`` (top-down: keep boxes with
+        ``bbox_score >= thr``); the other filters act while loading."""
+        thr = (self.filter_cfg or {}).get('bbox_score_thr')
+        if thr is None:
+            return self.data_list
+        return [d for d in self.data_list if d['bbox_score'][0] >= thr]
