@@ -1,0 +1,172 @@
+"""PackPoseInputs: turn the transformed sample into model inputs."""
+from typing import Mapping, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import InstanceData, PixelData
+
+from posekit.registry import TRANSFORMS
+from posekit.structures import PoseDataSample
+
+from .required_keys import check_required_keys
+
+
+def image_to_tensor(img: Union[np.ndarray, Sequence[np.ndarray]]
+                    ) -> torch.Tensor:
+    """(H, W, C) or (H, W) array -> contiguous (C, H, W) tensor of the same
+    dtype; a sequence of images -> a stacked (B, C, H, W) tensor."""
+    if isinstance(img, np.ndarray):
+        if img.ndim == 2:
+            img = img[..., None]
+        if img.ndim != 3:
+            raise ValueError(f'PackPoseInputs: img must be (H, W) or '
+                             f'(H, W, C), got shape {img.shape}')
+        return torch.from_numpy(np.ascontiguousarray(
+            img.transpose(2, 0, 1)))
+    if isinstance(img, (list, tuple)) and img:
+        return torch.stack([image_to_tensor(i) for i in img])
+    raise TypeError(f'PackPoseInputs: img must be a numpy array or a list '
+                    f'of them, got {type(img).__name__}')
+
+
+def _per_instance(value):
+    """InstanceData needs a leading instance axis; a scalar (one top-down
+    instance's area, say) becomes a length-1 array."""
+    if isinstance(value, np.ndarray):
+        return value.reshape(1) if value.ndim == 0 else value
+    if isinstance(value, (int, float, np.number)):
+        return np.array([value])
+    return value
+
+
+@TRANSFORMS.register_module()
+class PackPoseInputs(BaseTransform):
+    """Pack the results into ``{'inputs': tensor, 'data_samples':
+    PoseDataSample}``.
+
+    - ``inputs``: ``img`` (H, W, C) -> (C, H, W) tensor of the same dtype
+      (uint8 BGR from LoadImage), contiguous.
+    - ``gt_instances`` (numpy, as the metrics read them): keys of
+      ``instance_mapping_table``, e.g. ``bbox`` -> ``bboxes``,
+      ``bbox_center`` -> ``bbox_centers``, ``area`` -> ``areas``; with
+      ``pack_transformed`` also ``transformed_keypoints``.
+    - ``gt_instance_labels`` (tensors): keys of ``label_mapping_table``,
+      e.g. ``keypoint_weights``; a list of labels (several encoders) is
+      stacked.
+    - ``gt_fields`` (a PixelData of tensors): keys of
+      ``field_mapping_table``, e.g. ``heatmaps``.
+    - metainfo: the ``meta_keys`` present in the results (absent ones are
+      skipped).
+    A mapping table stored in the results by GenerateTarget (from the
+    codec) replaces the class default of the same name, as in MMPose.
+
+    Raises:
+        MissingKeyError: ``img`` is missing.
+        TypeError: a field is a list (multi-level pixel data is not
+            supported yet).
+    """
+
+    instance_mapping_table = dict(
+        bbox='bboxes',
+        bbox_score='bbox_scores',
+        keypoints='keypoints',
+        keypoints_cam='keypoints_cam',
+        keypoints_visible='keypoints_visible',
+        bbox_center='bbox_centers',
+        bbox_scale='bbox_scales',
+        area='areas',
+        head_size='head_size',
+    )
+    field_mapping_table = dict(
+        heatmaps='heatmaps',
+        instance_heatmaps='instance_heatmaps',
+        heatmap_mask='heatmap_mask',
+        heatmap_weights='heatmap_weights',
+        displacements='displacements',
+        displacement_weights='displacement_weights',
+    )
+    label_mapping_table = dict(
+        keypoint_labels='keypoint_labels',
+        keypoint_weights='keypoint_weights',
+        keypoints_visible_weights='keypoints_visible_weights',
+    )
+
+    def __init__(self,
+                 meta_keys: Sequence[str] = (
+                     'id', 'img_id', 'img_path', 'category_id',
+                     'crowd_index', 'ori_shape', 'img_shape', 'input_size',
+                     'input_center', 'input_scale', 'flip',
+                     'flip_direction', 'flip_indices', 'raw_ann_info',
+                     'dataset_name'),
+                 pack_transformed: bool = False) -> None:
+        if isinstance(meta_keys, str) or not all(
+                isinstance(k, str) for k in meta_keys):
+            raise TypeError(f'PackPoseInputs: meta_keys must be a sequence '
+                            f'of str, got {meta_keys!r}')
+        self.meta_keys = tuple(meta_keys)
+        self.pack_transformed = pack_transformed
+
+    def _table(self, results: dict, name: str) -> Mapping[str, str]:
+        table = results.get(name)
+        return table if table else getattr(self, name)
+
+    def _instances(self, results: dict) -> InstanceData:
+        out = InstanceData()
+        for key, packed in self._table(results,
+                                       'instance_mapping_table').items():
+            if results.get(key) is not None:
+                out.set_field(_per_instance(results[key]), packed)
+        if self.pack_transformed and \
+                results.get('transformed_keypoints') is not None:
+            out.set_field(results['transformed_keypoints'],
+                          'transformed_keypoints')
+        return out
+
+    def _labels(self, results: dict) -> InstanceData:
+        out = InstanceData()
+        for key, packed in self._table(results,
+                                       'label_mapping_table').items():
+            value = results.get(key)
+            if value is None:
+                continue
+            if isinstance(value, list):
+                # One entry per encoder; they share a shape.
+                value = np.stack(value)
+            out.set_field(_per_instance(value), packed)
+        return out.to_tensor()
+
+    def _fields(self, results: dict) -> Optional[PixelData]:
+        out = PixelData()
+        for key, packed in self._table(results,
+                                       'field_mapping_table').items():
+            value = results.get(key)
+            if value is None:
+                continue
+            if isinstance(value, list):
+                raise TypeError(
+                    f'PackPoseInputs: results[{key!r}] is a list (multi-'
+                    'level targets from GenerateTarget(multilevel=True)); '
+                    'multi-level pixel data is not supported yet')
+            out.set_field(value, packed)
+        return out.to_tensor() if len(out.keys()) else None
+
+    def transform(self, results: dict) -> Optional[dict]:
+        check_required_keys(results, ['img'], self)
+        sample = PoseDataSample()
+        sample.gt_instances = self._instances(results)
+        sample.gt_instance_labels = self._labels(results)
+        fields = self._fields(results)
+        if fields is not None:
+            sample.gt_fields = fields
+        sample.set_metainfo(
+            {k: results[k] for k in self.meta_keys if k in results})
+        return dict(inputs=image_to_tensor(results['img']),
+                    data_samples=sample)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(meta_keys={self.meta_keys}, '
+                f'pack_transformed={self.pack_transformed})')
+
+
+__all__: Sequence[str] = ['PackPoseInputs', 'image_to_tensor']
