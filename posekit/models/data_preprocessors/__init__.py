@@ -1,0 +1,4 @@
+"""Data preprocessors."""
+from .data_preprocessor import PoseDataPreprocessor
+
+__all__ = ['PoseDataPreprocessor']

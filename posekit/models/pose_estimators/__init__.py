@@ -1,0 +1,5 @@
+"""Pose estimators."""
+from .base import BasePoseEstimator
+from .topdown import TopdownPoseEstimator
+
+__all__ = ['BasePoseEstimator', 'TopdownPoseEstimator']

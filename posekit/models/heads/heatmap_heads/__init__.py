@@ -1,0 +1,4 @@
+"""Heatmap heads."""
+from .heatmap_head import HeatmapHead
+
+__all__ = ['HeatmapHead']

@@ -1,0 +1,150 @@
+"""Base class of posekit pose estimators."""
+from abc import ABCMeta, abstractmethod
+from typing import Optional, Tuple, Union
+
+import torch
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from posekit.registry import MODELS
+from posekit.utils.typing import (ConfigType, ForwardResults, OptConfigType,
+                                  OptMultiConfig, OptSampleList, SampleList)
+
+_MODES = ('loss', 'predict', 'tensor')
+
+
+class BasePoseEstimator(BaseModel, metaclass=ABCMeta):
+    """A pose estimator: data preprocessor -> backbone -> neck -> head.
+
+    Args:
+        backbone: config of the backbone.
+        neck: config of the neck (optional).
+        head: config of the head (optional).
+        train_cfg / test_cfg: runtime options passed to the head's
+            ``loss`` / ``predict`` (e.g. ``flip_test``).
+        data_preprocessor: config (or module) of the data preprocessor.
+        use_syncbn: convert batch norms to SyncBatchNorm when a process
+            group is initialised.
+        init_cfg: mmengine initialisation config.
+        metainfo: dataset meta information (e.g. ``dict(from_file=...)``)
+            written into every data sample at prediction time.
+
+    Children are built with posekit's ``MODELS`` registry, so a bad config
+    names its key path (``model.backbone.type``).
+    """
+
+    _version = 2
+
+    def __init__(self, backbone: ConfigType, neck: OptConfigType = None,
+                 head: OptConfigType = None, train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: Union[OptConfigType, nn.Module] = None,
+                 use_syncbn: bool = False, init_cfg: OptMultiConfig = None,
+                 metainfo: Optional[dict] = None):
+        if isinstance(data_preprocessor, (dict, ConfigDict)):
+            # build through posekit's registry for scope-free type names and
+            # key-path errors
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.metainfo = self._load_metainfo(metainfo)
+        self.train_cfg = train_cfg if train_cfg else {}
+        self.test_cfg = test_cfg if test_cfg else {}
+        self.backbone = MODELS.build(backbone)
+        if neck is not None:
+            self.neck = MODELS.build(neck)
+        if head is not None:
+            self.head = MODELS.build(head)
+        if use_syncbn and torch.distributed.is_available() and \
+                torch.distributed.is_initialized():
+            nn.SyncBatchNorm.convert_sync_batchnorm(self)
+        self._register_load_state_dict_pre_hook(self._upgrade_state_dict)
+
+    @property
+    def with_neck(self) -> bool:
+        return getattr(self, 'neck', None) is not None
+
+    @property
+    def with_head(self) -> bool:
+        return getattr(self, 'head', None) is not None
+
+    @staticmethod
+    def _load_metainfo(metainfo: Optional[dict]) -> Optional[dict]:
+        """Parse dataset meta information (MMPose format).
+
+        Raises:
+            TypeError: ``metainfo`` is not a dict.
+        """
+        if metainfo is None:
+            return None
+        if not isinstance(metainfo, dict):
+            raise TypeError('metainfo must be a dict (e.g. dict(from_file='
+                            f'...)), got {type(metainfo).__name__}')
+        # imported here: the datasets layer is only needed with metainfo
+        from posekit.datasets.datasets.utils import parse_pose_metainfo
+        return parse_pose_metainfo(metainfo)
+
+    def forward(self, inputs: Union[Tensor, list],
+                data_samples: OptSampleList = None,
+                mode: str = 'tensor') -> ForwardResults:
+        """Run the model in one of three modes.
+
+        - ``'loss'``: dict of losses; needs ``data_samples`` with targets.
+        - ``'predict'``: ``data_samples`` with ``pred_instances`` in
+          original-image pixels.
+        - ``'tensor'``: the head's raw output (or the features without a
+          head).
+
+        Raises:
+            ValueError: unknown ``mode``, or no ``data_samples`` in 'loss'
+                or 'predict' mode.
+        """
+        if mode not in _MODES:
+            raise ValueError(f'forward mode must be one of {_MODES}, got '
+                             f'{mode!r}')
+        if isinstance(inputs, (list, tuple)):
+            inputs = torch.stack(list(inputs))
+        if mode == 'tensor':
+            return self._forward(inputs)
+        if data_samples is None:
+            raise ValueError(f"forward(mode='{mode}') needs data_samples")
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if self.metainfo is not None:
+            for sample in data_samples:
+                sample.set_metainfo(self.metainfo)
+        return self.predict(inputs, data_samples)
+
+    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        """Backbone (and neck) features of ``inputs (B, C, H, W)``."""
+        x = self.backbone(inputs)
+        if self.with_neck:
+            x = self.neck(x)
+        return x
+
+    def _forward(self, inputs: Tensor) -> Union[Tensor, Tuple[Tensor, ...]]:
+        """Head output for ``inputs`` (features when there is no head)."""
+        x = self.extract_feat(inputs)
+        if self.with_head:
+            x = self.head.forward(x)
+        return x
+
+    @abstractmethod
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Dict of losses for a batch."""
+
+    @abstractmethod
+    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
+        """Data samples with predictions in original-image pixels."""
+
+    def _upgrade_state_dict(self, state_dict: dict, prefix: str,
+                            local_metadata: dict, *args, **kwargs) -> None:
+        """Rename pre-1.0 MMPose keys (``keypoint_head.*`` -> ``head.*``)."""
+        version = local_metadata.get('version')
+        if version is not None and version >= self._version:
+            return
+        old = prefix + 'keypoint_head.'
+        for key in [k for k in state_dict if k.startswith(old)]:
+            state_dict[prefix + 'head.' + key[len(old):]] = \
+                state_dict.pop(key)
