@@ -19,8 +19,8 @@ env_cfg = dict(
 
 # logging: LocalVisBackend writes the json scalars analyze_logs reads
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends,
-                  name='visualizer')
+# no fixed name: each run gets its own visualizer instance
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True,
                      num_digits=6)
 log_level = 'INFO'
