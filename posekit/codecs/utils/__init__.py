@@ -1,0 +1,18 @@
+"""Helpers shared by keypoint codecs: target generation, arg-max and
+sub-pixel refinement."""
+from .gaussian_heatmap import (generate_gaussian_heatmaps,
+                               generate_udp_gaussian_heatmaps,
+                               generate_unbiased_gaussian_heatmaps)
+from .offset_heatmap import generate_offset_heatmap
+from .post_processing import (blur_cells, blur_reflect, blur_with_rescale,
+                              gaussian_blur, get_heatmap_maximum)
+from .refinement import (refine_keypoints, refine_keypoints_dark,
+                         refine_keypoints_dark_udp)
+
+__all__ = [
+    'generate_gaussian_heatmaps', 'generate_udp_gaussian_heatmaps',
+    'generate_unbiased_gaussian_heatmaps', 'generate_offset_heatmap',
+    'get_heatmap_maximum', 'gaussian_blur', 'blur_with_rescale',
+    'blur_reflect', 'blur_cells', 'refine_keypoints', 'refine_keypoints_dark',
+    'refine_keypoints_dark_udp'
+]

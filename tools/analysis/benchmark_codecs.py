@@ -1,0 +1,176 @@
+"""Encode/decode throughput of keypoint codecs on one CPU thread.
+
+Usage::
+
+    python tools/analysis/benchmark_codecs.py [--seconds 2] [--only NAME]
+
+Each entry of :data:`ENTRIES` is a :class:`CodecBench`: a codec config and
+two input makers, so a new codec (SimCC, associative embedding, ...) is
+benchmarked by appending one entry (or by calling :func:`run_benchmarks`
+with a list of its own). Rates are calls per second for one sample
+(17 keypoints, input 192x256, heatmaps 48x64, sigma 2, one instance unless
+an entry says otherwise). Timing numbers belong in reports, not tests.
+"""
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+if __name__ == '__main__':  # run from a checkout without installing
+    sys.path.insert(0, os.path.abspath(
+        os.path.join(os.path.dirname(__file__), '..', '..')))
+
+INPUT_SIZE = (192, 256)
+HEATMAP_SIZE = (48, 64)
+NUM_KEYPOINTS = 17
+
+
+def random_keypoints(rng: np.random.Generator, num_instances: int = 1,
+                     num_keypoints: int = NUM_KEYPOINTS,
+                     input_size: Tuple[int, int] = INPUT_SIZE
+                     ) -> Tuple[np.ndarray, np.ndarray]:
+    """Keypoints ``(N, K, 2)`` float32 inside the input and visibility
+    ``(N, K)`` (about 10% invisible)."""
+    w, h = input_size
+    kpts = rng.uniform([0, 0], [w - 1, h - 1],
+                       (num_instances, num_keypoints, 2)).astype(np.float32)
+    vis = (rng.uniform(size=kpts.shape[:2]) > 0.1).astype(np.float32)
+    return kpts, vis
+
+
+def encode_args(codec: Any, rng: np.random.Generator) -> Tuple[tuple, dict]:
+    """Default encode input: one instance of random keypoints."""
+    kpts, vis = random_keypoints(rng)
+    return (kpts, vis), {}
+
+
+def heatmap_decode_args(codec: Any, rng: np.random.Generator) -> tuple:
+    """Default decode input: the codec's own encoded heatmaps with a little
+    noise, as a model would output them."""
+    kpts, vis = random_keypoints(rng)
+    maps = codec.encode(kpts, np.ones_like(vis))['heatmaps']
+    noise = rng.normal(0, 0.01, maps.shape).astype(np.float32)
+    return (maps + noise, )
+
+
+@dataclass
+class CodecBench:
+    """One benchmark entry: ``make_encode`` returns ``(args, kwargs)`` for
+    ``codec.encode``; ``make_decode`` returns the args of
+    ``codec.decode``."""
+    name: str
+    cfg: Dict[str, Any]
+    make_encode: Callable[[Any, np.random.Generator],
+                          Tuple[tuple, dict]] = encode_args
+    make_decode: Callable[[Any, np.random.Generator],
+                          tuple] = heatmap_decode_args
+    targets: Dict[str, float] = field(default_factory=dict)
+
+
+ENTRIES: List[CodecBench] = [
+    CodecBench('MSRAHeatmap', dict(type='MSRAHeatmap',
+                                   input_size=INPUT_SIZE,
+                                   heatmap_size=HEATMAP_SIZE, sigma=2.),
+               targets=dict(encode=14000)),
+    CodecBench('MSRAHeatmap+DARK', dict(type='MSRAHeatmap',
+                                        input_size=INPUT_SIZE,
+                                        heatmap_size=HEATMAP_SIZE, sigma=2.,
+                                        unbiased=True),
+               targets=dict(decode=2300)),
+    CodecBench('UDPHeatmap', dict(type='UDPHeatmap', input_size=INPUT_SIZE,
+                                  heatmap_size=HEATMAP_SIZE, sigma=2.),
+               targets=dict(decode=3000)),
+]
+
+
+def rate(func: Callable[..., Any], inputs: Sequence[tuple],
+         seconds: float, repeats: int = 5) -> float:
+    """Calls per second of ``func(*inputs[i])``, cycling through the
+    prepared inputs.
+
+    The time is this process's CPU time (``time.process_time``), so other
+    programs sharing the machine disturb it less than wall-clock time; the
+    best of ``repeats`` rounds of about ``seconds / repeats`` each is kept
+    (the usual way to read a noisy timer).
+    """
+    for args in inputs[:3]:
+        func(*args)
+    best = 0.0
+    for _ in range(repeats):
+        calls, start = 0, time.process_time()
+        elapsed = 0.0
+        while elapsed < seconds / repeats:
+            for args in inputs:
+                func(*args)
+            calls += len(inputs)
+            elapsed = time.process_time() - start
+        best = max(best, calls / elapsed)
+    return best
+
+
+def set_single_thread() -> None:
+    """Pin torch and OpenCV to one thread so rates are per core."""
+    import cv2
+    import torch
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def run_benchmarks(entries: Sequence[CodecBench] = ENTRIES,
+                   seconds: float = 2.0, num_inputs: int = 64,
+                   seed: int = 0) -> List[Dict[str, Any]]:
+    """Measure every entry; returns rows with ``name``, ``encode`` and
+    ``decode`` rates (calls/s) and the entry's ``targets``."""
+    from posekit.registry import KEYPOINT_CODECS
+    import posekit.codecs  # noqa: F401  (registers the codecs)
+    set_single_thread()
+    rows = []
+    for entry in entries:
+        codec = KEYPOINT_CODECS.build(dict(entry.cfg))
+        rng = np.random.default_rng(seed)
+        enc_inputs = [entry.make_encode(codec, rng)
+                      for _ in range(num_inputs)]
+        dec_inputs = [entry.make_decode(codec, rng)
+                      for _ in range(num_inputs)]
+        encode = rate(lambda a, kw: codec.encode(*a, **kw), enc_inputs,
+                      seconds)
+        decode = rate(codec.decode, dec_inputs, seconds)
+        rows.append(dict(name=entry.name, encode=encode, decode=decode,
+                         targets=dict(entry.targets)))
+    return rows
+
+
+def format_rows(rows: Sequence[Dict[str, Any]]) -> str:
+    """A text table of the rates, with each target and whether it is met."""
+    lines = [f'{"codec":<20}{"encode/s":>12}{"decode/s":>12}  targets']
+    for row in rows:
+        notes = []
+        for key, target in row['targets'].items():
+            met = 'ok' if row[key] >= target else 'MISSED'
+            notes.append(f'{key} >= {target:,.0f} {met}')
+        lines.append(f'{row["name"]:<20}{row["encode"]:>12,.0f}'
+                     f'{row["decode"]:>12,.0f}  {", ".join(notes)}')
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seconds', type=float, default=2.0,
+                        help='CPU seconds per measurement (default 2)')
+    parser.add_argument('--only', default=None,
+                        help='benchmark only the entry with this name')
+    args = parser.parse_args(argv)
+    entries = [e for e in ENTRIES if args.only in (None, e.name)]
+    if not entries:
+        names = ', '.join(e.name for e in ENTRIES)
+        parser.error(f'--only {args.only!r} names no entry; entries: '
+                     f'{names}')
+    print(format_rows(run_benchmarks(entries, args.seconds)))
+
+
+if __name__ == '__main__':
+    main()
