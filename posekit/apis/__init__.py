@@ -1,3 +1,5 @@
-from .training import build_runner, load_config, parse_cfg_options
+from .training import (add_common_args, build_runner, load_config,
+                       parse_cfg_options, setup_cfg)
 
-__all__ = ['build_runner', 'load_config', 'parse_cfg_options']
+__all__ = ['add_common_args', 'build_runner', 'load_config',
+           'parse_cfg_options', 'setup_cfg']

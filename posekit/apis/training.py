@@ -38,6 +38,35 @@ def load_config(path: str,
     return cfg
 
 
+def add_common_args(parser) -> None:
+    """The arguments tools/train.py and tools/test.py share."""
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints'
+                        ' (default: work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+        help='override config keys, e.g. train_cfg.max_epochs=5 '
+        'model.backbone.depth=18 (list items by index: a.0.b=1)')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        help='job launcher for distributed runs')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def setup_cfg(args) -> Config:
+    """Load ``args.config`` with ``args.cfg_options`` and apply the common
+    arguments: launcher, work dir (default ``work_dirs/<config name>``),
+    and ``LOCAL_RANK`` for launchers that pass ``--local-rank``."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        name = os.path.splitext(os.path.basename(args.config))[0]
+        cfg.work_dir = os.path.join('work_dirs', name)
+    return cfg
+
+
 def build_runner(cfg: Config, use_cpu_dist_backend: Optional[bool] = None):
     """Build the Runner named by ``cfg.runner_type`` (default
     :class:`PoseRunner`) with posekit's modules registered.
