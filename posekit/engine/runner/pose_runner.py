@@ -4,11 +4,17 @@
   the key (``model.head.type``);
 - checkpoints load with ``weights_only=True`` and posekit's allow-list
   (resume, ``load_from`` and ``Pretrained`` init alike);
-- checkpoints are written atomically (temp file + rename).
+- checkpoints are written atomically (temp file + rename);
+- before a model config is built, the model check dry-runs its backbone
+  and neck, fills ``in_channels='auto'`` and stops on a wrong
+  ``in_channels`` with the key and its right value (top-level config key
+  ``model_check``: True by default, False to skip, or
+  ``dict(input_size=(w, h))`` when no head decoder names the input size).
 """
 from typing import Dict, Optional, Union
 
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from posekit.registry import MODELS, RUNNERS
@@ -28,9 +34,45 @@ class PoseRunner(Runner):
         if isinstance(model, nn.Module):
             return model
         if isinstance(model, dict):
-            return MODELS.build(model)
+            return MODELS.build(self._checked_model_cfg(model))
         raise TypeError('model should be an nn.Module or a config dict, '
                         f'got {type(model).__name__}')
+
+    def _checked_model_cfg(self, model: Dict) -> Dict:
+        """The model config after the model check (see the module doc).
+
+        Raises:
+            TypeError: ``model_check`` is not a bool or dict.
+            ValueError: the check is off but ``in_channels='auto'`` is used.
+        """
+        # imported here so that importing the engine stays cheap
+        from posekit.models.utils.model_check import (check_model,
+                                                      find_auto_keys)
+        option = self.cfg.get('model_check', True)
+        if not isinstance(option, (bool, dict)) or (
+                isinstance(option, dict) and set(option) - {'input_size'}):
+            raise TypeError('model_check must be True, False or dict('
+                            f'input_size=(w, h)), got {option!r}')
+        if not isinstance(model.get('backbone'), dict):
+            return model  # nothing to dry-run
+        if option is False:
+            auto = find_auto_keys(model)
+            if auto:
+                raise ValueError(
+                    f"{', '.join(auto)} is 'auto', which only the model "
+                    'check can resolve; remove model_check=False or give '
+                    'the number')
+            return model
+        input_size = option.get('input_size') \
+            if isinstance(option, dict) else None
+        result = check_model(model, input_size)
+        print_log(f'model check at input size {result.input_size} (w, h): '
+                  f'backbone outputs {result.backbone_shapes}'
+                  + (f', neck outputs {result.neck_shapes}'
+                     if result.neck_shapes is not None else '')
+                  + (f'; resolved {result.resolved}'
+                     if result.resolved else ''), logger='current')
+        return result.model_cfg
 
     def save_checkpoint(self, out_dir: str, filename: str,
                         file_client_args: Optional[dict] = None,

@@ -1,5 +1,8 @@
 """Backbones."""
 from .base_backbone import BaseBackbone
+from .hrnet import HRNet
 from .resnet import ResNet, ResNetV1d
+from .sctnet import SCTNet
 
-__all__ = ['BaseBackbone', 'ResNet', 'ResNetV1d']
+__all__ = ['BaseBackbone', 'HRNet', 'ResNet', 'ResNetV1d',
+           'SCTNet']

@@ -1,6 +1,8 @@
 """Top-down pose estimator: one person crop in, its keypoints out."""
+import inspect
+from collections import OrderedDict
 from itertools import zip_longest
-from typing import Optional
+from typing import Mapping, Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -11,6 +13,25 @@ from posekit.utils.typing import (ConfigType, InstanceList, MultiConfig,
                                   OptConfigType, OptMultiConfig,
                                   PixelDataList, SampleList)
 from .base import BasePoseEstimator
+
+AUX_PREFIX = 'auxiliary_head.'
+
+
+def drop_auxiliary_weights(state_dict: Mapping) -> 'OrderedDict':
+    """A copy of an estimator's ``state_dict`` without the training-only
+    ``auxiliary_head.*`` entries (also under a ``module.`` prefix), for
+    publishing an inference model."""
+    return OrderedDict(
+        (k, v) for k, v in state_dict.items()
+        if not (k.startswith(AUX_PREFIX)
+                or k.startswith('module.' + AUX_PREFIX)))
+
+
+def _loss_takes_inputs(head: nn.Module) -> bool:
+    """Whether ``head.loss`` accepts an ``inputs=`` keyword."""
+    params = inspect.signature(head.loss).parameters.values()
+    return any(p.name == 'inputs' or p.kind is p.VAR_KEYWORD
+               for p in params)
 
 
 def input_to_image_coords(keypoints: np.ndarray, input_size: ArrayLike,
@@ -34,7 +55,18 @@ class TopdownPoseEstimator(BasePoseEstimator):
         auxiliary_head: config, or list of configs, of heads used only in
             training; their losses are added with keys prefixed ``aux_``
             (one head) or ``aux{i}_`` (a list). They never run in
-            'predict' or 'tensor' mode.
+            'predict' or 'tensor' mode. A head whose ``loss`` accepts an
+            ``inputs`` keyword also gets the preprocessed input batch
+            ``(B, C, H, W)`` (e.g. for a teacher network that sees the
+            images); other heads are called as ``loss(feats, data_samples,
+            train_cfg=...)``.
+
+    ``test_cfg.drop_auxiliary=True`` builds the model for inference only:
+    the auxiliary heads are not built at all, and ``auxiliary_head.*``
+    entries of a loaded checkpoint are ignored, so a training checkpoint
+    loads strictly. Use it at test time, e.g. ``tools/test.py CONFIG CKPT
+    --cfg-options model.test_cfg.drop_auxiliary=True``; with it set in a
+    training config, the auxiliary losses are simply absent.
     """
 
     def __init__(self, backbone: ConfigType, neck: OptConfigType = None,
@@ -50,7 +82,10 @@ class TopdownPoseEstimator(BasePoseEstimator):
                          data_preprocessor=data_preprocessor,
                          use_syncbn=use_syncbn, init_cfg=init_cfg,
                          metainfo=metainfo)
-        if isinstance(auxiliary_head, (list, tuple)):
+        if self.test_cfg.get('drop_auxiliary', False):
+            self._register_load_state_dict_pre_hook(
+                self._ignore_auxiliary_weights)
+        elif isinstance(auxiliary_head, (list, tuple)):
             self.auxiliary_head = nn.ModuleList(
                 [MODELS.build(cfg) for cfg in auxiliary_head])
         elif auxiliary_head is not None:
@@ -74,9 +109,21 @@ class TopdownPoseEstimator(BasePoseEstimator):
             else:
                 heads = [('aux_', self.auxiliary_head)]
             for prefix, head in heads:
-                aux = head.loss(feats, data_samples, train_cfg=self.train_cfg)
+                extra = dict(inputs=inputs) if _loss_takes_inputs(head) \
+                    else {}
+                aux = head.loss(feats, data_samples, train_cfg=self.train_cfg,
+                                **extra)
                 losses.update({prefix + k: v for k, v in aux.items()})
         return losses
+
+    @staticmethod
+    def _ignore_auxiliary_weights(state_dict: dict, prefix: str,
+                                  *args, **kwargs) -> None:
+        """Drop ``auxiliary_head.*`` entries when loading into a model
+        built without its auxiliary heads (``drop_auxiliary``)."""
+        for key in [k for k in state_dict
+                    if k.startswith(prefix + AUX_PREFIX)]:
+            del state_dict[key]
 
     def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         """Predict keypoints and store them, in original-image pixels, in
