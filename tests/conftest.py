@@ -28,7 +28,15 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope='session', autouse=True)
 def _posekit_scope():
-    """Register posekit's modules and make 'posekit' the default scope."""
+    """Register posekit's modules and make 'posekit' the default scope.
+
+    Tests run torch on one thread: their tensors are tiny, and several
+    threads on a shared 2-core machine oversubscribe it (an HRNet forward
+    took 11 s with 2 threads under load, 0.2 s with 1).
+    """
+    import torch
+
     import posekit
+    torch.set_num_threads(1)
     posekit.register_all_modules(init_default_scope=True)
     yield

@@ -6,16 +6,16 @@
 _base_ = ['../_base_/default_runtime.py']
 
 # runtime
-train_cfg = dict(max_epochs=8, val_interval=4)
+train_cfg = dict(max_epochs=5, val_interval=5)
 randomness = dict(seed=0)
 
 # optimizer and schedule
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=3e-3))
 param_scheduler = [
-    dict(type='LinearLR', begin=0, end=100, start_factor=0.01,
+    dict(type='LinearLR', begin=0, end=30, start_factor=0.03,
          by_epoch=False),
-    dict(type='CosineAnnealingLR', begin=0, end=8, T_max=8, eta_min=2e-5,
-         by_epoch=True)
+    dict(type='CosineAnnealingLR', begin=0, end=5, T_max=5, eta_min=3e-5,
+         by_epoch=True, convert_to_iter_based=True)
 ]
 auto_scale_lr = dict(base_batch_size=32)
 
@@ -26,7 +26,7 @@ default_hooks = dict(
 
 # codec: 96x128 input crops, 24x32 heatmaps
 codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32),
-             sigma=1.5)
+             sigma=2)
 
 model = dict(
     type='TopdownPoseEstimator',
@@ -35,7 +35,8 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True),
-    backbone=dict(type='ResNet', depth=18, base_channels=32),
+    backbone=dict(type='ResNet', depth=18, stem_channels=32,
+                  base_channels=32),
     head=dict(
         type='HeatmapHead',
         in_channels=256,
@@ -55,8 +56,8 @@ train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody'),
-    dict(type='RandomBBoxTransform', rotate_factor=40.0),
+    dict(type='RandomBBoxTransform', scale_factor=(0.75, 1.25),
+         rotate_factor=30.0),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs')
@@ -70,7 +71,7 @@ val_pipeline = [
 
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
+    num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
