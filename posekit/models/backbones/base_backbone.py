@@ -1,9 +1,9 @@
 """Base class of posekit backbones."""
 from abc import ABCMeta, abstractmethod
-from typing import Tuple
+from typing import Iterable, Tuple
 
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -18,6 +18,15 @@ class BaseBackbone(BaseModule, metaclass=ABCMeta):
     @abstractmethod
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Features of ``x`` as a tuple of ``(B, C_i, H_i, W_i)`` tensors."""
+
+    @staticmethod
+    def freeze(modules: Iterable[nn.Module]) -> None:
+        """Put ``modules`` in eval mode and stop their gradients (for
+        ``frozen_stages``)."""
+        for m in modules:
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
 
     def train(self, mode: bool = True) -> 'BaseBackbone':
         """Set training mode; batch norms stay in eval with ``norm_eval``."""

@@ -13,14 +13,14 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.model import constant_init
 from torch import Tensor
 
 from posekit.registry import MODELS
 from posekit.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from .base_backbone import BaseBackbone
 from .hrnet_module import HRModule
-from .resnet import BasicBlock, Bottleneck, ResLayer, get_expansion
+from .resnet import (BasicBlock, Bottleneck, ResLayer, get_expansion,
+                     is_pretrained, zero_init_residual_norms)
 
 _STAGE_KEYS = ('num_modules', 'num_branches', 'block', 'num_blocks',
                'num_channels')
@@ -239,24 +239,14 @@ class HRNet(BaseBackbone):
                           getattr(self, f'stage{s}'))
             if s < 4:
                 frozen.append(getattr(self, f'transition{s}'))
-        for m in frozen:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        self.freeze(frozen)
 
     def init_weights(self) -> None:
         """Initialise from ``init_cfg``; then zero the last norm of each
         block unless weights come from a pretrained checkpoint."""
         super().init_weights()
-        if isinstance(self.init_cfg, dict) and \
-                self.init_cfg.get('type') == 'Pretrained':
-            return
-        if self.zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, Bottleneck):
-                    constant_init(m.norm3, 0)
-                elif isinstance(m, BasicBlock):
-                    constant_init(m.norm2, 0)
+        if self.zero_init_residual and not is_pretrained(self.init_cfg):
+            zero_init_residual_norms(self)
 
     @staticmethod
     def _transit(transition: nn.ModuleList,

@@ -161,6 +161,21 @@ def get_expansion(block: Type[nn.Module],
     return expansion
 
 
+def zero_init_residual_norms(module: nn.Module) -> None:
+    """Zero the last norm of every residual block inside ``module``, so
+    each block starts as the identity (Goyal et al., 2017)."""
+    for m in module.modules():
+        if isinstance(m, Bottleneck):
+            constant_init(m.norm3, 0)
+        elif isinstance(m, BasicBlock):
+            constant_init(m.norm2, 0)
+
+
+def is_pretrained(init_cfg) -> bool:
+    """Whether ``init_cfg`` loads weights from a checkpoint."""
+    return isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained'
+
+
 class ResLayer(nn.Sequential):
     """A stage of ``num_blocks`` residual blocks; the first one changes the
     width/stride and gets a ``downsample`` branch (``avg_down``: average
@@ -343,24 +358,14 @@ class ResNet(BaseBackbone):
         frozen = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
         frozen += [getattr(self, f'layer{i}')
                    for i in range(1, self.frozen_stages + 1)]
-        for m in frozen:
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
+        self.freeze(frozen)
 
     def init_weights(self) -> None:
         """Initialise from ``init_cfg``; then zero the last norm of each
         block unless weights come from a pretrained checkpoint."""
         super().init_weights()
-        if isinstance(self.init_cfg, dict) and \
-                self.init_cfg.get('type') == 'Pretrained':
-            return
-        if self.zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, Bottleneck):
-                    constant_init(m.norm3, 0)
-                elif isinstance(m, BasicBlock):
-                    constant_init(m.norm2, 0)
+        if self.zero_init_residual and not is_pretrained(self.init_cfg):
+            zero_init_residual_norms(self)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Stage outputs selected by ``out_indices`` for ``x (B, C, H, W)``."""
