@@ -55,8 +55,10 @@ def _numpy_globals() -> List[Any]:
 def allowed_globals() -> List[Any]:
     """Everything besides plain tensors and containers that posekit lets a
     checkpoint contain."""
-    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')
-            ] + _numpy_globals()
+    # ``bytes`` rebuilds the (empty) data buffer of a zero-size numpy array
+    # under pickle protocol 2, which torch.save uses
+    return [HistoryBuffer, bytes, (_history_buffer_getattr,
+                                   'builtins.getattr')] + _numpy_globals()
 
 
 def safe_load(file: Union[str, os.PathLike, io.BytesIO],

@@ -32,6 +32,14 @@ def test_mmengine_checkpoint_loads_with_history_buffers(tmp_path):
     assert torch.equal(ck['state_dict']['w'], torch.arange(4.))
 
 
+def test_zero_size_numpy_arrays_load(tmp_path):
+    # datasets without sigmas store an empty array in meta.dataset_meta
+    path = tmp_path / 'empty.pth'
+    torch.save(dict(meta=dict(dataset_meta=dict(sigmas=np.zeros(0)))), path)
+    ck = safe_load(str(path))
+    assert ck['meta']['dataset_meta']['sigmas'].shape == (0, )
+
+
 class _WritesMarker:
 
     def __init__(self, path):
