@@ -57,6 +57,24 @@ def heatmap_decode_args(codec: Any, rng: np.random.Generator) -> tuple:
     return (maps + noise, )
 
 
+def simcc_decode_args(codec: Any, rng: np.random.Generator) -> tuple:
+    """SimCC decode input: the codec's own x and y labels of one instance
+    (``(K, Wx)``, ``(K, Wy)``) with a little noise."""
+    kpts, vis = random_keypoints(rng)
+    enc = codec.encode(kpts, np.ones_like(vis))
+    return tuple(
+        (enc[key][0] + rng.normal(0, 1e-3, enc[key][0].shape)).astype(
+            np.float32)
+        for key in ('keypoint_x_labels', 'keypoint_y_labels'))
+
+
+def regression_decode_args(codec: Any, rng: np.random.Generator) -> tuple:
+    """Regression decode input: one instance's normalised coordinates
+    ``(1, K, 2)``."""
+    kpts, _ = random_keypoints(rng)
+    return (codec.encode(kpts)['keypoint_labels'], )
+
+
 @dataclass
 class CodecBench:
     """One benchmark entry: ``make_encode`` returns ``(args, kwargs)`` for
@@ -84,6 +102,26 @@ ENTRIES: List[CodecBench] = [
     CodecBench('UDPHeatmap', dict(type='UDPHeatmap', input_size=INPUT_SIZE,
                                   heatmap_size=HEATMAP_SIZE, sigma=2.),
                targets=dict(decode=3000)),
+    # SimCC at split ratio 2: 384 x bins, 512 y bins; sigma 6 bins.
+    CodecBench('SimCCLabel', dict(type='SimCCLabel', input_size=INPUT_SIZE,
+                                  sigma=6.0, simcc_split_ratio=2.0),
+               make_decode=simcc_decode_args, targets=dict(encode=3000)),
+    CodecBench('SimCCLabel+DARK', dict(type='SimCCLabel',
+                                       input_size=INPUT_SIZE, sigma=6.0,
+                                       simcc_split_ratio=2.0, use_dark=True),
+               make_decode=simcc_decode_args),
+    CodecBench('SimCCLabel one-hot', dict(type='SimCCLabel',
+                                          input_size=INPUT_SIZE,
+                                          smoothing_type='standard'),
+               make_decode=simcc_decode_args),
+    CodecBench('RegressionLabel', dict(type='RegressionLabel',
+                                       input_size=INPUT_SIZE),
+               make_decode=regression_decode_args),
+    CodecBench('IntegralRegression', dict(type='IntegralRegressionLabel',
+                                          input_size=INPUT_SIZE,
+                                          heatmap_size=HEATMAP_SIZE,
+                                          sigma=2.),
+               make_decode=regression_decode_args),
 ]
 
 

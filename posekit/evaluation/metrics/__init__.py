@@ -1,5 +1,5 @@
 """Registered evaluation metrics."""
 from .coco_metric import CocoMetric
-from .keypoint_2d_metrics import PCKAccuracy
+from .keypoint_2d_metrics import AUC, EPE, NME, PCKAccuracy
 
-__all__ = ['CocoMetric', 'PCKAccuracy']
+__all__ = ['CocoMetric', 'PCKAccuracy', 'AUC', 'EPE', 'NME']

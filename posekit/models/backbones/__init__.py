@@ -4,5 +4,4 @@ from .hrnet import HRNet
 from .resnet import ResNet, ResNetV1d
 from .sctnet import SCTNet
 
-__all__ = ['BaseBackbone', 'HRNet', 'ResNet', 'ResNetV1d',
-           'SCTNet']
+__all__ = ['BaseBackbone', 'HRNet', 'ResNet', 'ResNetV1d', 'SCTNet']

@@ -1,5 +1,9 @@
 """Losses."""
 from .alignment_loss import AlignmentLoss
+from .classification_loss import BCELoss, JSDiscretLoss, KLDiscretLoss
 from .heatmap_loss import KeypointMSELoss, KeypointOHKMMSELoss
+from .loss_wrappers import MultipleLossWrapper
+from .realnvp import RealNVP
+from .regression_loss import L1Loss, MSELoss, RLELoss, SmoothL1Loss
 
-__all__ = ['AlignmentLoss', 'KeypointMSELoss', 'KeypointOHKMMSELoss']
+__all__ = ['AlignmentLoss', 'KeypointMSELoss', 'KeypointOHKMMSELoss', 'RLELoss', 'SmoothL1Loss', 'L1Loss', 'MSELoss', 'BCELoss', 'JSDiscretLoss', 'KLDiscretLoss', 'MultipleLossWrapper', 'RealNVP']

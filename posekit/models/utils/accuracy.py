@@ -1,12 +1,14 @@
-"""PCK accuracy of predicted heatmaps, used as the training-time
-``acc_pose`` figure of heatmap heads.
+"""PCK accuracy of predicted heatmaps, normalised coordinates and SimCC
+vectors, used as the training-time ``acc_pose`` figure of heads.
 
-Numbers match MMPose 1.x's ``pose_pck_accuracy``, including its choice of
-normalising the (x, y) distance by (H, W) of the heatmap.
+Numbers match MMPose 1.x's ``pose_pck_accuracy``/``simcc_pck_accuracy``,
+including their choice of normalising the (x, y) distance by (H, W).
 """
 from typing import Optional, Tuple
 
 import numpy as np
+
+from posekit.codecs.utils import get_simcc_maximum
 
 
 def heatmap_argmax(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -101,3 +103,48 @@ def pose_pck_accuracy(output: np.ndarray, target: np.ndarray,
     pred, _ = heatmap_argmax(output)
     gt, _ = heatmap_argmax(target)
     return keypoint_pck_accuracy(pred, gt, mask, thr, normalize)
+
+
+def coord_pck_accuracy(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray,
+                       thr: float = 0.05) -> Tuple[np.ndarray, float, int]:
+    """PCK of normalised coordinates ``pred``/``gt`` ``(N, K, 2)`` (input
+    pixels / input size) under ``mask (N, K)``: the norm factor is 1, so a
+    keypoint is correct within ``thr`` of the input size (MMPose's
+    ``acc_pose`` of regression heads). Returns ``(acc (K,), avg_acc,
+    cnt)`` as :func:`keypoint_pck_accuracy`."""
+    pred = np.asarray(pred)
+    return keypoint_pck_accuracy(pred, gt, mask, thr,
+                                 np.ones((pred.shape[0], pred.shape[-1])))
+
+
+def simcc_pck_accuracy(output: Tuple[np.ndarray, np.ndarray],
+                       target: Tuple[np.ndarray, np.ndarray],
+                       simcc_split_ratio: float, mask: np.ndarray,
+                       thr: float = 0.05,
+                       normalize: Optional[np.ndarray] = None
+                       ) -> Tuple[np.ndarray, float, int]:
+    """PCK of the argmax of predicted SimCC vectors ``output = (x (N, K,
+    Wx), y (N, K, Wy))`` against that of ``target``, in input pixels
+    (bins / ``simcc_split_ratio``; a vector pair whose smaller maximum is
+    not positive counts at bin -1, as in MMPose). ``normalize (N, 2)``
+    defaults to ``(H, W)`` of the input for every instance (MMPose's
+    order). Returns ``(acc (K,), avg_acc, cnt)`` as
+    :func:`keypoint_pck_accuracy`.
+
+    Raises:
+        ValueError: the vectors are not 3-D.
+    """
+    pred_x, pred_y = (np.asarray(v) for v in output)
+    gt_x, gt_y = (np.asarray(v) for v in target)
+    if pred_x.ndim != 3 or pred_y.ndim != 3:
+        raise ValueError('SimCC outputs must be (N, K, Wx) and (N, K, Wy); '
+                         f'got {pred_x.shape} and {pred_y.shape}')
+    n, _, wx = pred_x.shape
+    w = int(wx / simcc_split_ratio)
+    h = int(pred_y.shape[-1] / simcc_split_ratio)
+    if normalize is None:
+        normalize = np.tile(np.array([[h, w]], dtype=np.float64), (n, 1))
+    pred, _ = get_simcc_maximum(pred_x, pred_y)
+    gt, _ = get_simcc_maximum(gt_x, gt_y)
+    return keypoint_pck_accuracy(pred / simcc_split_ratio,
+                                 gt / simcc_split_ratio, mask, thr, normalize)

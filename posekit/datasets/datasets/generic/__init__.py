@@ -1,0 +1,3 @@
+from .custom_coco_dataset import CustomCocoDataset
+
+__all__ = ['CustomCocoDataset']
