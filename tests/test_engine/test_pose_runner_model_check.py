@@ -55,3 +55,9 @@ def test_input_size_option_and_bad_option():
     with pytest.raises(TypeError, match=r'model_check must be True, False or '
                        r'dict\(input_size=\(w, h\)\)'):
         build(cfg, model_check=dict(size=(64, 64)))
+
+
+def test_lifters_skip_the_image_dry_run():
+    from posekit.engine.runner.pose_runner import _takes_images
+    assert _takes_images(dict(type='TopdownPoseEstimator')) is True
+    assert _takes_images(dict(type='PoseLifter')) is False

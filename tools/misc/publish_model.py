@@ -23,7 +23,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 
 from posekit.engine.runner.atomic_backend import \
     atomic_write_bytes  # noqa: E402
-from posekit.models.pose_estimators.topdown import \
+from posekit.models.pose_estimators.auxiliary import \
     drop_auxiliary_weights  # noqa: E402
 from posekit.utils.checkpoint import safe_load  # noqa: E402
 

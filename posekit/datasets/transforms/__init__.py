@@ -6,11 +6,13 @@ from .formatting import PackPoseInputs
 from .generate_target import GenerateTarget
 from .half_body import RandomHalfBody
 from .loading import LoadImage
+from .pose3d_transforms import RandomFlipAroundRoot
 from .required_keys import MissingKeyError, check_required_keys
 from .topdown_affine import TopdownAffine
 
 __all__ = [
     'LoadImage', 'GetBBoxCenterScale', 'RandomFlip', 'RandomHalfBody',
     'RandomBBoxTransform', 'TopdownAffine', 'GenerateTarget',
-    'PackPoseInputs', 'MissingKeyError', 'check_required_keys'
+    'PackPoseInputs', 'MissingKeyError', 'check_required_keys',
+    'RandomFlipAroundRoot'
 ]

@@ -30,6 +30,21 @@ def image_to_tensor(img: Union[np.ndarray, Sequence[np.ndarray]]
                     f'of them, got {type(img).__name__}')
 
 
+def keypoints_to_tensor(keypoints: Union[np.ndarray, Sequence[np.ndarray]]
+                        ) -> torch.Tensor:
+    """Keypoint array (any shape) -> contiguous float32 tensor; a list of
+    arrays of one shape -> a stacked tensor."""
+    if isinstance(keypoints, (list, tuple)):
+        return torch.stack([keypoints_to_tensor(k) for k in keypoints])
+    if isinstance(keypoints, torch.Tensor):
+        return keypoints.float().contiguous()
+    arr = np.asarray(keypoints)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f'PackPoseInputs: keypoint inputs must be numeric, '
+                        f'got dtype {arr.dtype}')
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+
+
 def _per_instance(value):
     """InstanceData needs a leading instance axis; a scalar (one top-down
     instance's area, say) becomes a length-1 array."""
@@ -46,7 +61,12 @@ class PackPoseInputs(BaseTransform):
     PoseDataSample}``.
 
     - ``inputs``: ``img`` (H, W, C) -> (C, H, W) tensor of the same dtype
-      (uint8 BGR from LoadImage), contiguous.
+      (uint8 BGR from LoadImage), contiguous. Pose-lifting samples have no
+      ``img``: ``keypoint_labels`` (from a lifting codec, e.g. (K * D, T))
+      become a float32 tensor, else ``keypoints`` when ``lifting_target``
+      is present. Their ``lifting_target``/``lifting_target_visible`` and
+      ``lifting_target_label``/``lifting_target_weight``/
+      ``trajectory_weights`` are routed by the codec's mapping tables.
     - ``gt_instances`` (numpy, as the metrics read them): keys of
       ``instance_mapping_table``, e.g. ``bbox`` -> ``bboxes``,
       ``bbox_center`` -> ``bbox_centers``, ``area`` -> ``areas``; with
@@ -62,7 +82,8 @@ class PackPoseInputs(BaseTransform):
     codec) replaces the class default of the same name, as in MMPose.
 
     Raises:
-        MissingKeyError: ``img`` is missing.
+        MissingKeyError: neither ``img``, nor ``keypoint_labels``, nor
+            ``keypoints`` with ``lifting_target`` is present.
         TypeError: a field is a list (multi-level pixel data is not
             supported yet).
     """
@@ -152,7 +173,7 @@ class PackPoseInputs(BaseTransform):
         return out.to_tensor() if len(out.keys()) else None
 
     def transform(self, results: dict) -> Optional[dict]:
-        check_required_keys(results, ['img'], self)
+        inputs = self._inputs(results)
         sample = PoseDataSample()
         sample.gt_instances = self._instances(results)
         sample.gt_instance_labels = self._labels(results)
@@ -161,12 +182,25 @@ class PackPoseInputs(BaseTransform):
             sample.gt_fields = fields
         sample.set_metainfo(
             {k: results[k] for k in self.meta_keys if k in results})
-        return dict(inputs=image_to_tensor(results['img']),
-                    data_samples=sample)
+        return dict(inputs=inputs, data_samples=sample)
+
+    def _inputs(self, results: dict) -> torch.Tensor:
+        """The image tensor, or for pose lifting the (encoded) keypoints
+        as a float32 tensor."""
+        if results.get('img') is not None:
+            return image_to_tensor(results['img'])
+        lifting = results.get('keypoint_labels')
+        if lifting is None and results.get('lifting_target') is not None:
+            lifting = results.get('keypoints')
+        if lifting is None:
+            # Names 'img', the input of every image pipeline.
+            check_required_keys(results, ['img'], self)
+        return keypoints_to_tensor(lifting)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(meta_keys={self.meta_keys}, '
                 f'pack_transformed={self.pack_transformed})')
 
 
-__all__: Sequence[str] = ['PackPoseInputs', 'image_to_tensor']
+__all__: Sequence[str] = ['PackPoseInputs', 'image_to_tensor',
+                          'keypoints_to_tensor']

@@ -22,6 +22,14 @@ from posekit.utils.checkpoint import install_safe_loader
 from .atomic_backend import BACKEND_NAME
 
 
+def _takes_images(model: Dict) -> bool:
+    """Whether the estimator named by ``model.type`` takes images (the
+    model check feeds a dummy image; lifters take keypoints)."""
+    obj_type = model.get('type')
+    cls = MODELS.get(obj_type) if isinstance(obj_type, str) else obj_type
+    return getattr(cls, 'takes_images', True)
+
+
 @RUNNERS.register_module()
 class PoseRunner(Runner):
     """Drop-in replacement for :class:`mmengine.runner.Runner`."""
@@ -55,7 +63,7 @@ class PoseRunner(Runner):
                             f'input_size=(w, h)), got {option!r}')
         if not isinstance(model.get('backbone'), dict):
             return model  # nothing to dry-run
-        if option is False:
+        if option is False or not _takes_images(model):
             auto = find_auto_keys(model)
             if auto:
                 raise ValueError(

@@ -8,8 +8,11 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from posekit.registry import MODELS
-from posekit.utils.typing import (ConfigType, ForwardResults, OptConfigType,
+from posekit.utils.typing import (ConfigType, ForwardResults, MultiConfig,
+                                  OptConfigType,
                                   OptMultiConfig, OptSampleList, SampleList)
+from .auxiliary import (auxiliary_losses, build_auxiliary_heads,
+                        ignore_auxiliary_weights)
 
 _MODES = ('loss', 'predict', 'tensor')
 
@@ -35,6 +38,10 @@ class BasePoseEstimator(BaseModel, metaclass=ABCMeta):
     """
 
     _version = 2
+
+    # whether inputs are image batches; the runner's model check (a dry run
+    # on a dummy image) only applies to models that take images
+    takes_images: bool = True
 
     def __init__(self, backbone: ConfigType, neck: OptConfigType = None,
                  head: OptConfigType = None, train_cfg: OptConfigType = None,
@@ -68,6 +75,29 @@ class BasePoseEstimator(BaseModel, metaclass=ABCMeta):
     @property
     def with_head(self) -> bool:
         return getattr(self, 'head', None) is not None
+
+    @property
+    def with_auxiliary_head(self) -> bool:
+        return getattr(self, 'auxiliary_head', None) is not None
+
+    def _init_auxiliary_heads(self, cfg: Optional[MultiConfig]) -> None:
+        """Build the training-only ``auxiliary_head`` (one config or a
+        list). With ``test_cfg.drop_auxiliary`` they are not built, and
+        their weights in a loaded checkpoint are ignored."""
+        if self.test_cfg.get('drop_auxiliary', False):
+            self._register_load_state_dict_pre_hook(ignore_auxiliary_weights)
+            return
+        heads = build_auxiliary_heads(cfg)
+        if heads is not None:
+            self.auxiliary_head = heads
+
+    def _auxiliary_losses(self, feats, inputs: Tensor,
+                          data_samples: SampleList) -> dict:
+        """Prefixed losses of the auxiliary heads ({} without any)."""
+        if not self.with_auxiliary_head:
+            return {}
+        return auxiliary_losses(self.auxiliary_head, feats, inputs,
+                                data_samples, self.train_cfg)
 
     @staticmethod
     def _load_metainfo(metainfo: Optional[dict]) -> Optional[dict]:

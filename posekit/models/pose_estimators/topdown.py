@@ -1,38 +1,16 @@
 """Top-down pose estimator: one person crop in, its keypoints out."""
-import inspect
-from collections import OrderedDict
 from itertools import zip_longest
-from typing import Mapping, Optional
+from typing import Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
-from torch import Tensor, nn
+from torch import Tensor
 
 from posekit.registry import MODELS
 from posekit.utils.typing import (ConfigType, InstanceList, MultiConfig,
                                   OptConfigType, OptMultiConfig,
                                   PixelDataList, SampleList)
 from .base import BasePoseEstimator
-
-AUX_PREFIX = 'auxiliary_head.'
-
-
-def drop_auxiliary_weights(state_dict: Mapping) -> 'OrderedDict':
-    """A copy of an estimator's ``state_dict`` without the training-only
-    ``auxiliary_head.*`` entries (also under a ``module.`` prefix), for
-    publishing an inference model."""
-    return OrderedDict(
-        (k, v) for k, v in state_dict.items()
-        if not (k.startswith(AUX_PREFIX)
-                or k.startswith('module.' + AUX_PREFIX)))
-
-
-def _loss_takes_inputs(head: nn.Module) -> bool:
-    """Whether ``head.loss`` accepts an ``inputs=`` keyword."""
-    params = inspect.signature(head.loss).parameters.values()
-    return any(p.name == 'inputs' or p.kind is p.VAR_KEYWORD
-               for p in params)
-
 
 def input_to_image_coords(keypoints: np.ndarray, input_size: ArrayLike,
                           input_center: ArrayLike,
@@ -82,18 +60,7 @@ class TopdownPoseEstimator(BasePoseEstimator):
                          data_preprocessor=data_preprocessor,
                          use_syncbn=use_syncbn, init_cfg=init_cfg,
                          metainfo=metainfo)
-        if self.test_cfg.get('drop_auxiliary', False):
-            self._register_load_state_dict_pre_hook(
-                self._ignore_auxiliary_weights)
-        elif isinstance(auxiliary_head, (list, tuple)):
-            self.auxiliary_head = nn.ModuleList(
-                [MODELS.build(cfg) for cfg in auxiliary_head])
-        elif auxiliary_head is not None:
-            self.auxiliary_head = MODELS.build(auxiliary_head)
-
-    @property
-    def with_auxiliary_head(self) -> bool:
-        return getattr(self, 'auxiliary_head', None) is not None
+        self._init_auxiliary_heads(auxiliary_head)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         """Losses of the head plus prefixed losses of auxiliary heads."""
@@ -102,28 +69,8 @@ class TopdownPoseEstimator(BasePoseEstimator):
         if self.with_head:
             losses.update(self.head.loss(feats, data_samples,
                                          train_cfg=self.train_cfg))
-        if self.with_auxiliary_head:
-            if isinstance(self.auxiliary_head, nn.ModuleList):
-                heads = [(f'aux{i}_', h)
-                         for i, h in enumerate(self.auxiliary_head)]
-            else:
-                heads = [('aux_', self.auxiliary_head)]
-            for prefix, head in heads:
-                extra = dict(inputs=inputs) if _loss_takes_inputs(head) \
-                    else {}
-                aux = head.loss(feats, data_samples, train_cfg=self.train_cfg,
-                                **extra)
-                losses.update({prefix + k: v for k, v in aux.items()})
+        losses.update(self._auxiliary_losses(feats, inputs, data_samples))
         return losses
-
-    @staticmethod
-    def _ignore_auxiliary_weights(state_dict: dict, prefix: str,
-                                  *args, **kwargs) -> None:
-        """Drop ``auxiliary_head.*`` entries when loading into a model
-        built without its auxiliary heads (``drop_auxiliary``)."""
-        for key in [k for k in state_dict
-                    if k.startswith(prefix + AUX_PREFIX)]:
-            del state_dict[key]
 
     def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         """Predict keypoints and store them, in original-image pixels, in

@@ -12,7 +12,7 @@ from torch import nn
 
 from posekit.models.heads.guidance import MixVisionTransformer
 from posekit.models.heads.guidance import vit_guidance_head as vgh
-from posekit.models.pose_estimators.topdown import drop_auxiliary_weights
+from posekit.models.pose_estimators.auxiliary import drop_auxiliary_weights
 from posekit.registry import MODELS
 from posekit.structures import PoseDataSample
 
