@@ -99,12 +99,44 @@ def stack_target_root(batch_data_samples: OptSampleList
     return torch.from_numpy(np.stack(roots))
 
 
+LINEAR_INIT = [dict(type='Normal', layer=['Linear'], std=0.01, bias=0)]
+
+
 class LiftingHeadMixin:
-    """Forward, flip-averaged prediction and decoding shared by the
-    temporal and trajectory heads (a 1x1 temporal conv to K * 3)."""
+    """Layers, loss, forward, flip-averaged prediction and decoding shared
+    by the temporal and trajectory heads (a 1x1 temporal conv to K * 3).
+    A head sets which label weights it reads and the names it logs."""
 
     num_joints: int
     conv: nn.Conv1d
+    weight_key: str  # gt_instance_labels key of the per-joint weights
+    loss_key: str
+    mpjpe_key: str
+
+    def _init_layers(self, in_channels: int, num_joints: int,
+                     loss: ConfigType, decoder: OptConfigType) -> None:
+        self.in_channels = in_channels
+        self.num_joints = num_joints
+        self.loss_module = MODELS.build(loss)
+        self.decoder = decoder
+        self.conv = nn.Conv1d(in_channels, num_joints * 3, 1)
+
+    def loss(self, feats: Tuple[Tensor, ...], batch_data_samples: Sequence,
+             train_cfg: ConfigType = {}) -> dict:
+        """The loss against ``gt_instance_labels.lifting_target_label``
+        weighted by the head's ``weight_key`` labels, and the weighted
+        MPJPE for the log.
+
+        Raises:
+            KeyError / ValueError: see :func:`gather_lifting_labels`.
+        """
+        pred = self.forward(feats)
+        labels, weights = gather_lifting_labels(
+            self, batch_data_samples, 'lifting_target_label',
+            self.weight_key, pred)
+        loss = self.loss_module(pred, labels, weights.unsqueeze(-1))
+        return {self.loss_key: loss,
+                self.mpjpe_key: weighted_mpjpe(pred, labels, weights)}
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """``(B, in_channels, 1)`` (the last of ``feats``) -> ``(B, K,
@@ -184,33 +216,15 @@ class TemporalRegressionHead(LiftingHeadMixin, BaseHead):
 
     _version = 2
 
+    weight_key = 'lifting_target_weight'
+    loss_key = 'loss_pose3d'
+    mpjpe_key = 'mpjpe'
+
     def __init__(self, in_channels: int, num_joints: int,
                  loss: ConfigType = dict(type='MSELoss',
                                          use_target_weight=True),
                  decoder: OptConfigType = None,
                  init_cfg: OptConfigType = None):
-        if init_cfg is None:
-            init_cfg = [dict(type='Normal', layer=['Linear'], std=0.01,
-                             bias=0)]
-        super().__init__(init_cfg)
-        self.in_channels = in_channels
-        self.num_joints = num_joints
-        self.loss_module = MODELS.build(loss)
-        self.decoder = decoder
-        self.conv = nn.Conv1d(in_channels, num_joints * 3, 1)
-
-    def loss(self, feats: Tuple[Tensor, ...], batch_data_samples: Sequence,
-             train_cfg: ConfigType = {}) -> dict:
-        """``loss_pose3d`` against ``gt_instance_labels.lifting_target_label``
-        weighted by ``lifting_target_weight``, and ``mpjpe``.
-
-        Raises:
-            KeyError / ValueError: see :func:`gather_lifting_labels`.
-        """
-        pred = self.forward(feats)
-        labels, weights = gather_lifting_labels(
-            self, batch_data_samples, 'lifting_target_label',
-            'lifting_target_weight', pred)
-        loss = self.loss_module(pred, labels, weights.unsqueeze(-1))
-        return dict(loss_pose3d=loss,
-                    mpjpe=weighted_mpjpe(pred, labels, weights))
+        super().__init__(init_cfg if init_cfg is not None else
+                         LINEAR_INIT)
+        self._init_layers(in_channels, num_joints, loss, decoder)

@@ -1,14 +1,9 @@
 """Trajectory regression head of VideoPose3D (Pavllo et al., CVPR 2019):
 temporal features ``(B, C, 1)`` -> camera-space joint (root) positions."""
-from typing import Sequence, Tuple
-
-from torch import Tensor, nn
-
 from posekit.registry import MODELS
 from posekit.utils.typing import ConfigType, OptConfigType
 from ..base_head import BaseHead
-from .temporal_regression_head import (LiftingHeadMixin,
-                                       gather_lifting_labels, weighted_mpjpe)
+from .temporal_regression_head import LINEAR_INIT, LiftingHeadMixin
 
 
 @MODELS.register_module()
@@ -30,33 +25,15 @@ class TrajectoryRegressionHead(LiftingHeadMixin, BaseHead):
 
     _version = 2
 
+    weight_key = 'trajectory_weights'
+    loss_key = 'loss_traj'
+    mpjpe_key = 'mpjpe_traj'
+
     def __init__(self, in_channels: int, num_joints: int,
                  loss: ConfigType = dict(type='MPJPELoss',
                                          use_target_weight=True),
                  decoder: OptConfigType = None,
                  init_cfg: OptConfigType = None):
-        if init_cfg is None:
-            init_cfg = [dict(type='Normal', layer=['Linear'], std=0.01,
-                             bias=0)]
-        super().__init__(init_cfg)
-        self.in_channels = in_channels
-        self.num_joints = num_joints
-        self.loss_module = MODELS.build(loss)
-        self.decoder = decoder
-        self.conv = nn.Conv1d(in_channels, num_joints * 3, 1)
-
-    def loss(self, feats: Tuple[Tensor, ...], batch_data_samples: Sequence,
-             train_cfg: ConfigType = {}) -> dict:
-        """``loss_traj`` against ``gt_instance_labels.lifting_target_label``
-        weighted by ``trajectory_weights``, and ``mpjpe_traj``.
-
-        Raises:
-            KeyError / ValueError: see :func:`gather_lifting_labels`.
-        """
-        pred = self.forward(feats)
-        labels, weights = gather_lifting_labels(
-            self, batch_data_samples, 'lifting_target_label',
-            'trajectory_weights', pred)
-        loss = self.loss_module(pred, labels, weights.unsqueeze(-1))
-        return dict(loss_traj=loss,
-                    mpjpe_traj=weighted_mpjpe(pred, labels, weights))
+        super().__init__(init_cfg if init_cfg is not None else
+                         LINEAR_INIT)
+        self._init_layers(in_channels, num_joints, loss, decoder)
