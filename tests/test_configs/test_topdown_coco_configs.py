@@ -2,7 +2,6 @@
 dataset sections run on the real sample images."""
 from pathlib import Path
 
-import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate

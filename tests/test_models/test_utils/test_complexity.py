@@ -1,5 +1,4 @@
 import pytest
-import torch
 from torch import nn
 
 from posekit.models.utils.complexity import count_flops, count_parameters
