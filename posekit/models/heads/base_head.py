@@ -22,6 +22,34 @@ def _per_sample_numpy(outputs: Union[Tensor, Tuple[Tensor, ...]]) -> list:
     return list(outputs.detach().cpu().numpy())
 
 
+def check_in_channels(head: object, in_channels: object) -> int:
+    """``in_channels`` as an int.
+
+    Raises:
+        TypeError: it is not an int (these heads take one feature map).
+    """
+    if isinstance(in_channels, bool) or not isinstance(in_channels, int):
+        raise TypeError(f'{type(head).__name__} takes one feature map: '
+                        f'in_channels must be an int, got {in_channels!r}')
+    return in_channels
+
+
+def check_size(head: object, name: str, value: object
+               ) -> Tuple[int, int]:
+    """``value`` as a ``(w, h)`` tuple of positive ints.
+
+    Raises:
+        ValueError: it is not two positive integers; names ``name``.
+    """
+    size = tuple(value) if isinstance(value, (tuple, list)) else ()
+    if len(size) != 2 or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+            and s > 0 for s in size):
+        raise ValueError(f'{type(head).__name__}: {name} must be (w, h), two '
+                         f'positive ints, got {value!r}')
+    return int(size[0]), int(size[1])
+
+
 class BaseHead(BaseModule, metaclass=ABCMeta):
     """A head turns backbone/neck features into outputs (``forward``),
     losses against codec targets (``loss``) and decoded keypoints in input

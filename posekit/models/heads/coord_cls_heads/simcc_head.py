@@ -14,11 +14,9 @@ from posekit.utils.typing import (ConfigType, Features, OptConfigType,
                                   OptSampleList, Predictions)
 from ...utils.accuracy import simcc_pck_accuracy
 from ...utils.tta import flip_test_metainfo, flip_vectors
-from ..base_head import BaseHead
+from ..base_head import BaseHead, check_in_channels, check_size
 from ..heatmap_heads import HeatmapHead
-from ..regression_heads.regression_head import (check_in_channels,
-                                                check_size,
-                                                gather_instance_labels)
+from ..regression_heads.regression_head import gather_instance_labels
 
 OptIntSeq = Optional[Sequence[int]]
 _DECONV_TYPES = ('heatmap', 'vipnas')

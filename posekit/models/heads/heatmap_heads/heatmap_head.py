@@ -12,7 +12,7 @@ from posekit.utils.typing import (ConfigType, Features, OptConfigType,
                                   OptSampleList, Predictions)
 from ...utils.accuracy import pose_pck_accuracy
 from ...utils.tta import flip_heatmaps
-from ..base_head import BaseHead
+from ..base_head import BaseHead, check_in_channels
 
 OptIntSeq = Optional[Sequence[int]]
 
@@ -87,10 +87,7 @@ class HeatmapHead(BaseHead):
         if init_cfg is None:
             init_cfg = self.default_init_cfg
         super().__init__(init_cfg)
-        if not isinstance(in_channels, int):
-            raise TypeError(f'{type(self).__name__} takes one feature map: '
-                            f'in_channels must be an int, got {in_channels!r}')
-        self.in_channels = in_channels
+        self.in_channels = check_in_channels(self, in_channels)
         self.out_channels = out_channels
         self.loss_module = MODELS.build(loss)
         self.decoder = decoder

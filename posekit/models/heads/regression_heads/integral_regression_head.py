@@ -12,10 +12,9 @@ from posekit.registry import MODELS
 from posekit.utils.typing import (ConfigType, Features, OptConfigType,
                                   OptSampleList, Predictions)
 from ...utils.tta import flip_coordinates, flip_heatmaps, flip_test_metainfo
-from ..base_head import BaseHead
+from ..base_head import BaseHead, check_in_channels, check_size
 from ..heatmap_heads import HeatmapHead
-from .regression_head import (check_in_channels, check_size,
-                              coord_accuracy, gather_instance_labels)
+from .regression_head import coord_accuracy, gather_instance_labels
 
 OptIntSeq = Optional[Sequence[int]]
 

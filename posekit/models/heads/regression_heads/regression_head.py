@@ -2,7 +2,6 @@
 fully-connected layer from pooled features to normalised coordinates."""
 from typing import Sequence, Tuple
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -11,7 +10,7 @@ from posekit.utils.typing import (ConfigType, Features, OptConfigType,
                                   OptSampleList, Predictions)
 from ...utils.accuracy import coord_pck_accuracy
 from ...utils.tta import flip_coordinates, flip_test_metainfo
-from ..base_head import BaseHead
+from ..base_head import BaseHead, check_in_channels
 
 
 def gather_instance_labels(batch_data_samples: Sequence,
@@ -37,34 +36,6 @@ def gather_instance_labels(batch_data_samples: Sequence,
             parts.append(torch.as_tensor(labels.get(key)))
         out.append(torch.cat(parts))
     return tuple(out)
-
-
-def check_in_channels(head: nn.Module, in_channels: object) -> int:
-    """``in_channels`` as an int.
-
-    Raises:
-        TypeError: it is not an int (these heads take one feature map).
-    """
-    if isinstance(in_channels, bool) or not isinstance(in_channels, int):
-        raise TypeError(f'{type(head).__name__} takes one feature map: '
-                        f'in_channels must be an int, got {in_channels!r}')
-    return in_channels
-
-
-def check_size(head: nn.Module, name: str, value: object
-               ) -> Tuple[int, int]:
-    """``value`` as a ``(w, h)`` tuple of positive ints.
-
-    Raises:
-        ValueError: it is not two positive integers; names ``name``.
-    """
-    size = tuple(value) if isinstance(value, (tuple, list)) else ()
-    if len(size) != 2 or not all(
-            isinstance(s, (int, np.integer)) and not isinstance(s, bool)
-            and s > 0 for s in size):
-        raise ValueError(f'{type(head).__name__}: {name} must be (w, h), two '
-                         f'positive ints, got {value!r}')
-    return int(size[0]), int(size[1])
 
 
 def flatten_pooled(head: nn.Module, feats: Tuple[Tensor, ...]) -> Tensor:
