@@ -262,6 +262,10 @@ class BaseCocoStyleDataset(BaseDataset):
             data_info = dict(img_id=img_info['img_id'],
                              img_path=img_info['img_path'])
             data_info.update(self._stack_instances(valid))
+            # An image-level value, not one per instance (CrowdPose).
+            data_info.pop('crowd_index', None)
+            if 'crowdIndex' in img_info:
+                data_info['crowd_index'] = img_info['crowdIndex']
             data_info['invalid_segs'] = [
                 i['segmentation'] for i in infos
                 if not self._is_valid_instance(i)
