@@ -1,4 +1,5 @@
 """Keypoint codecs: keypoints <-> training targets / model outputs."""
+from .associative_embedding import AssociativeEmbedding
 from .base import BaseKeypointCodec
 from .image_pose_lifting import ImagePoseLifting
 from .integral_regression_label import IntegralRegressionLabel
@@ -8,6 +9,6 @@ from .simcc_label import SimCCLabel
 from .udp_heatmap import UDPHeatmap
 from .video_pose_lifting import VideoPoseLifting
 
-__all__ = ['ImagePoseLifting', 'VideoPoseLifting',
+__all__ = ['AssociativeEmbedding', 'ImagePoseLifting', 'VideoPoseLifting',
            'BaseKeypointCodec', 'MSRAHeatmap', 'UDPHeatmap',
            'RegressionLabel', 'IntegralRegressionLabel', 'SimCCLabel']

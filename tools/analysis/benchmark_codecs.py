@@ -9,7 +9,9 @@ two input makers, so a new codec (SimCC, associative embedding, ...) is
 benchmarked by appending one entry (or by calling :func:`run_benchmarks`
 with a list of its own). Rates are calls per second for one sample
 (17 keypoints, input 192x256, heatmaps 48x64, sigma 2, one instance unless
-an entry says otherwise). Timing numbers belong in reports, not tests.
+an entry says otherwise; the associative-embedding entry decodes a
+512x512 image of 6 persons, see :func:`ae_decode_args`). Timing numbers
+belong in reports, not tests.
 """
 import argparse
 import os
@@ -75,11 +77,53 @@ def regression_decode_args(codec: Any, rng: np.random.Generator) -> tuple:
     return (codec.encode(kpts)['keypoint_labels'], )
 
 
+AE_INPUT_SIZE = (512, 512)
+AE_HEATMAP_SIZE = (128, 128)
+AE_NUM_PERSONS = 6
+AE_KEYPOINT_ORDER = [0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15,
+                     16]
+
+
+def ae_persons(rng: np.random.Generator) -> np.ndarray:
+    """Bottom-up persons ``(6, 17, 2)``: keypoints uniform in [10, 500]
+    input pixels of a 512x512 image, all visible."""
+    return rng.uniform(10, 500, (AE_NUM_PERSONS, NUM_KEYPOINTS,
+                                 2)).astype(np.float32)
+
+
+def ae_encode_args(codec: Any, rng: np.random.Generator
+                   ) -> Tuple[tuple, dict]:
+    """AE encode input: six persons, all keypoints visible."""
+    kpts = ae_persons(rng)
+    return (kpts, np.ones(kpts.shape[:2], np.float32)), {}
+
+
+def ae_decode_args(codec: Any, rng: np.random.Generator) -> tuple:
+    """AE batch_decode input: the codec's heatmaps of six persons as a
+    ``(1, 17, 128, 128)`` tensor and tags ``(1, 17, 128, 128)``, zero but
+    for person p's tag 2 p painted on a 7x7 square around each of its
+    keypoints (later persons paint over earlier ones)."""
+    import torch
+    kpts = ae_persons(rng)
+    heatmaps = codec.encode(kpts)['heatmaps']
+    w, h = AE_HEATMAP_SIZE
+    cells = (kpts / (np.array(AE_INPUT_SIZE) / AE_HEATMAP_SIZE) +
+             0.5).astype(np.int64)
+    tags = np.zeros((1, NUM_KEYPOINTS, h, w), np.float32)
+    offsets = np.arange(-3, 4)
+    channels = np.arange(NUM_KEYPOINTS)[:, None, None]
+    for person, xy in enumerate(cells):
+        ys = np.clip(xy[:, 1, None, None] + offsets[:, None], 0, h - 1)
+        xs = np.clip(xy[:, 0, None, None] + offsets, 0, w - 1)
+        tags[0, channels, ys, xs] = 2.0 * person
+    return torch.from_numpy(heatmaps)[None], torch.from_numpy(tags)
+
+
 @dataclass
 class CodecBench:
     """One benchmark entry: ``make_encode`` returns ``(args, kwargs)`` for
     ``codec.encode``; ``make_decode`` returns the args of
-    ``codec.decode``."""
+    ``codec.decode`` (or of the method named by ``decode_method``)."""
     name: str
     cfg: Dict[str, Any]
     make_encode: Callable[[Any, np.random.Generator],
@@ -87,6 +131,7 @@ class CodecBench:
     make_decode: Callable[[Any, np.random.Generator],
                           tuple] = heatmap_decode_args
     targets: Dict[str, float] = field(default_factory=dict)
+    decode_method: str = 'decode'
 
 
 ENTRIES: List[CodecBench] = [
@@ -122,6 +167,13 @@ ENTRIES: List[CodecBench] = [
                                           heatmap_size=HEATMAP_SIZE,
                                           sigma=2.),
                make_decode=regression_decode_args),
+    CodecBench('AssociativeEmbedding',
+               dict(type='AssociativeEmbedding', input_size=AE_INPUT_SIZE,
+                    heatmap_size=AE_HEATMAP_SIZE, sigma=2.,
+                    decode_keypoint_order=AE_KEYPOINT_ORDER,
+                    decode_max_instances=30),
+               make_encode=ae_encode_args, make_decode=ae_decode_args,
+               targets=dict(decode=165), decode_method='batch_decode'),
 ]
 
 
@@ -176,7 +228,8 @@ def run_benchmarks(entries: Sequence[CodecBench] = ENTRIES,
                       for _ in range(num_inputs)]
         encode = rate(lambda a, kw: codec.encode(*a, **kw), enc_inputs,
                       seconds)
-        decode = rate(codec.decode, dec_inputs, seconds)
+        decode = rate(getattr(codec, entry.decode_method), dec_inputs,
+                      seconds)
         rows.append(dict(name=entry.name, encode=encode, decode=decode,
                          targets=dict(entry.targets)))
     return rows
