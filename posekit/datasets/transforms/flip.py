@@ -21,6 +21,7 @@ from posekit.registry import TRANSFORMS
 from posekit.structures import flip_bbox, flip_keypoints
 
 from .required_keys import check_required_keys
+from .warp_record import compose_affine, flip_matrix
 
 _DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 _CV2_CODES = {'horizontal': 1, 'vertical': 0, 'diagonal': -1}
@@ -112,6 +113,12 @@ class RandomFlip(BaseTransform):
         results['img'] = flip_image(img, direction)
         if results.get('img_mask') is not None:
             results['img_mask'] = flip_image(results['img_mask'], direction)
+        if results.get('warp_mat') is not None:
+            # Bottom-up: keep warp_mat mapping the original image onto the
+            # current one (BottomupGetHeatmapMask warps with it).
+            results['warp_mat'] = compose_affine(
+                flip_matrix(direction, (w, h)),
+                results['warp_mat']).astype(np.float32)
         # Mirroring about (w - 1) / 2: flip_bbox maps x -> size - x, so it
         # is given the last pixel index as the size.
         last = (w - 1, h - 1)

@@ -1,5 +1,5 @@
 """PackPoseInputs: turn the transformed sample into model inputs."""
-from typing import Mapping, Optional, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -7,7 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import InstanceData, PixelData
 
 from posekit.registry import TRANSFORMS
-from posekit.structures import PoseDataSample
+from posekit.structures import MultilevelPixelData, PoseDataSample
 
 from .required_keys import check_required_keys
 
@@ -61,7 +61,11 @@ class PackPoseInputs(BaseTransform):
     PoseDataSample}``.
 
     - ``inputs``: ``img`` (H, W, C) -> (C, H, W) tensor of the same dtype
-      (uint8 BGR from LoadImage), contiguous. Pose-lifting samples have no
+      (uint8 BGR from LoadImage), contiguous. A list of images (a
+      multi-scale pyramid from ``BottomupResize(aug_scales=...)``, or any
+      list of differently sized images) gives a list of (C, H_s, W_s)
+      tensors, base scale first; a list of same-sized images without
+      ``aug_scales`` is stacked. Pose-lifting samples have no
       ``img``: ``keypoint_labels`` (from a lifting codec, e.g. (K * D, T))
       become a float32 tensor, else ``keypoints`` when ``lifting_target``
       is present. Their ``lifting_target``/``lifting_target_visible`` and
@@ -72,10 +76,14 @@ class PackPoseInputs(BaseTransform):
       ``bbox_center`` -> ``bbox_centers``, ``area`` -> ``areas``; with
       ``pack_transformed`` also ``transformed_keypoints``.
     - ``gt_instance_labels`` (tensors): keys of ``label_mapping_table``,
-      e.g. ``keypoint_weights``; a list of labels (several encoders) is
-      stacked.
-    - ``gt_fields`` (a PixelData of tensors): keys of
-      ``field_mapping_table``, e.g. ``heatmaps``.
+      e.g. ``keypoint_weights``, ``keypoint_indices``; a list of labels
+      (several encoders, or levels of GenerateTarget(multilevel=True)) is
+      stacked on a new first axis, e.g. (L, N, K).
+    - ``gt_fields``: keys of ``field_mapping_table``, e.g. ``heatmaps``,
+      plus ``heatmap_mask`` (made by BottomupGetHeatmapMask, so packed
+      even when a codec's table replaces the default). A PixelData of
+      tensors ((h, w) maps get a channel axis); when the fields are lists
+      (one map per level) a :class:`MultilevelPixelData`.
     - metainfo: the ``meta_keys`` present in the results (absent ones are
       skipped).
     A mapping table stored in the results by GenerateTarget (from the
@@ -84,8 +92,9 @@ class PackPoseInputs(BaseTransform):
     Raises:
         MissingKeyError: neither ``img``, nor ``keypoint_labels``, nor
             ``keypoints`` with ``lifting_target`` is present.
-        TypeError: a field is a list (multi-level pixel data is not
-            supported yet).
+        ValueError: some per-pixel fields are lists (multi-level) and
+            others are not; multi-level fields whose levels disagree (see
+            :class:`MultilevelPixelData`).
     """
 
     instance_mapping_table = dict(
@@ -107,8 +116,12 @@ class PackPoseInputs(BaseTransform):
         displacements='displacements',
         displacement_weights='displacement_weights',
     )
+    # Per-pixel keys written by transforms rather than codecs: packed into
+    # gt_fields even when a codec's field table replaces the default.
+    transform_field_keys = ('heatmap_mask', )
     label_mapping_table = dict(
         keypoint_labels='keypoint_labels',
+        keypoint_indices='keypoint_indices',
         keypoint_weights='keypoint_weights',
         keypoints_visible_weights='keypoints_visible_weights',
     )
@@ -119,7 +132,7 @@ class PackPoseInputs(BaseTransform):
                      'crowd_index', 'ori_shape', 'img_shape', 'input_size',
                      'input_center', 'input_scale', 'flip',
                      'flip_direction', 'flip_indices', 'raw_ann_info',
-                     'dataset_name'),
+                     'dataset_name', 'aug_scales'),
                  pack_transformed: bool = False) -> None:
         if isinstance(meta_keys, str) or not all(
                 isinstance(k, str) for k in meta_keys):
@@ -157,20 +170,35 @@ class PackPoseInputs(BaseTransform):
             out.set_field(_per_instance(value), packed)
         return out.to_tensor()
 
-    def _fields(self, results: dict) -> Optional[PixelData]:
-        out = PixelData()
-        for key, packed in self._table(results,
-                                       'field_mapping_table').items():
-            value = results.get(key)
-            if value is None:
-                continue
-            if isinstance(value, list):
-                raise TypeError(
-                    f'PackPoseInputs: results[{key!r}] is a list (multi-'
-                    'level targets from GenerateTarget(multilevel=True)); '
-                    'multi-level pixel data is not supported yet')
-            out.set_field(value, packed)
-        return out.to_tensor() if len(out.keys()) else None
+    def _fields(self, results: dict
+                ) -> Optional[Union[PixelData, MultilevelPixelData]]:
+        table = dict(self._table(results, 'field_mapping_table'))
+        # Masks come from transforms, not codecs, so a codec's table (which
+        # replaces the default) does not name them; pack them anyway.
+        for key in self.transform_field_keys:
+            table.setdefault(key, self.field_mapping_table.get(key, key))
+        values = {packed: results[key] for key, packed in table.items()
+                  if results.get(key) is not None}
+        if not values:
+            return None
+        multi = sorted(k for k, v in values.items()
+                       if isinstance(v, (list, tuple)))
+        if not multi:
+            out = PixelData()
+            for packed, value in values.items():
+                # A (h, w) map gets its channel axis here (PixelData would
+                # warn on every sample).
+                out.set_field(value[None] if value.ndim == 2 else value,
+                              packed)
+            return out.to_tensor()
+        if len(multi) != len(values):
+            single = sorted(set(values) - set(multi))
+            raise ValueError(
+                f'PackPoseInputs: fields {multi} are lists (multi-level '
+                f'targets) but {single} are not; with GenerateTarget('
+                'multilevel=True) every per-pixel field must have one map '
+                'per level')
+        return MultilevelPixelData(**values).to_tensor()
 
     def transform(self, results: dict) -> Optional[dict]:
         inputs = self._inputs(results)
@@ -184,11 +212,19 @@ class PackPoseInputs(BaseTransform):
             {k: results[k] for k in self.meta_keys if k in results})
         return dict(inputs=inputs, data_samples=sample)
 
-    def _inputs(self, results: dict) -> torch.Tensor:
-        """The image tensor, or for pose lifting the (encoded) keypoints
-        as a float32 tensor."""
-        if results.get('img') is not None:
-            return image_to_tensor(results['img'])
+    def _inputs(self, results: dict
+                ) -> Union[torch.Tensor, List[torch.Tensor]]:
+        """The image tensor (a list of them for a multi-scale pyramid), or
+        for pose lifting the (encoded) keypoints as a float32 tensor."""
+        img = results.get('img')
+        if img is not None:
+            if isinstance(img, (list, tuple)) and img and (
+                    results.get('aug_scales')
+                    or len({np.shape(i) for i in img}) > 1):
+                # One tensor per scale: they cannot be stacked, and the
+                # data preprocessor batches each scale on its own.
+                return [image_to_tensor(i) for i in img]
+            return image_to_tensor(img)
         lifting = results.get('keypoint_labels')
         if lifting is None and results.get('lifting_target') is not None:
             lifting = results.get('keypoints')

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from posekit.datasets.transforms import RandomFlip
+from posekit.structures import transform_points
 
 H, W = 20, 30
 
@@ -93,3 +94,30 @@ def test_errors():
         RandomFlip(prob=[0.2, 0.3], direction=['horizontal'])
     with pytest.raises(ValueError, match='summing to at most 1'):
         RandomFlip(prob=[0.6, 0.6], direction=['horizontal', 'vertical'])
+
+
+def test_bottom_up_sample_with_several_instances_and_warp_mat():
+    # two instances, three keypoints each, and the affine that made this
+    # 30x20 input from an original image: x_in = 0.5 * x + 3, y_in = y - 1
+    warp = np.array([[0.5, 0., 3.], [0., 1., -1.]], np.float32)
+    original = np.array([[[4., 3.], [40., 9.], [20., 5.]],
+                         [[10., 11.], [12., 13.], [14., 15.]]], np.float32)
+    kpts = original * [0.5, 1.] + [3., -1.]
+    results = dict(img=np.zeros((H, W, 3), np.uint8), keypoints=kpts,
+                   keypoints_visible=np.array([[1., 0., 1.], [1., 1., 0.]],
+                                              np.float32),
+                   bbox=np.array([[1., 2., 5., 6.], [10., 0., 29., 19.]],
+                                 np.float32),
+                   flip_indices=[1, 0, 2], warp_mat=warp.copy())
+    out = RandomFlip(prob=1.)(results)
+    # instance 1 in the input: x 8, 9, 10 -> 29 - x, keypoints 0/1 swapped
+    np.testing.assert_allclose(out['keypoints'][1],
+                               [[20, 12], [21, 10], [19, 14]])
+    np.testing.assert_allclose(out['keypoints_visible'],
+                               [[0, 1, 1], [1, 1, 0]])
+    np.testing.assert_allclose(out['bbox'], [[24, 2, 28, 6], [0, 0, 19, 19]])
+    # warp_mat now maps the original image onto the flipped input
+    np.testing.assert_allclose(out['warp_mat'],
+                               [[-0.5, 0, W - 1 - 3], [0, 1, -1]])
+    moved = transform_points(original[:, [1, 0, 2]], out['warp_mat'])
+    np.testing.assert_allclose(moved, out['keypoints'], atol=1e-5)
