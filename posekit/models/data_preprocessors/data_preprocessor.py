@@ -2,6 +2,7 @@
 import math
 from typing import Optional, Sequence, Union
 
+import torch
 from mmengine.model import ImgDataPreprocessor
 from torch import nn
 
@@ -20,7 +21,8 @@ class PoseDataPreprocessor(ImgDataPreprocessor):
     and ``pad_shape`` (its own size padded to the divisor) in its
     metainfo. In training, ``batch_augments``
     (configs of modules called as ``aug(inputs, data_samples)``) run after
-    normalisation.
+    normalisation. Multi-scale test inputs become a list of batches, one
+    per scale (see :meth:`forward`).
 
     Args mirror mmengine's :class:`ImgDataPreprocessor` plus
     ``batch_augments``.
@@ -47,12 +49,47 @@ class PoseDataPreprocessor(ImgDataPreprocessor):
         """Turn a collated ``{'inputs', 'data_samples'}`` dict into model
         inputs.
 
+        Multi-scale test inputs (each sample's ``inputs`` a list of
+        ``(3, H_s, W_s)`` tensors, base scale first) arrive from mmengine's
+        collate as a list over scales of per-sample tensors (or a list of
+        ``(B, 3, H_s, W_s)`` batches); each scale is batched on its own
+        and ``inputs`` becomes a list of ``(B, 3, H_s', W_s')`` tensors.
+        ``batch_input_shape``/``pad_shape`` then describe the base scale.
+
         Raises:
             KeyError: ``data`` has no ``'inputs'``.
+            ValueError: multi-scale inputs in training, or scales with
+                different batch sizes.
         """
         if 'inputs' not in data:
             raise KeyError("PoseDataPreprocessor needs data['inputs'], got "
                            f'keys {sorted(data)}')
+        inputs = data['inputs']
+        if not _is_multiscale(inputs):
+            return self._batch(data, training)
+        if training:
+            raise ValueError('PoseDataPreprocessor: multi-scale inputs (a '
+                             'list of images per sample) are for testing '
+                             'only; BottomupResize(aug_scales=...) belongs '
+                             'in the test pipeline')
+        sizes = {len(scale) for scale in inputs}
+        if len(sizes) != 1:
+            raise ValueError('PoseDataPreprocessor: the scales of a '
+                             f'multi-scale batch hold {sorted(sizes)} images;'
+                             ' every sample needs the same number of scales')
+        batches, data_samples = [], data.get('data_samples')
+        for s, scale in enumerate(inputs):
+            scale = scale if isinstance(scale, torch.Tensor) else list(scale)
+            # only the base scale's shapes go into the metainfo
+            out = self._batch(dict(inputs=scale, data_samples=(
+                data_samples if s == 0 else None)), training)
+            batches.append(out['inputs'])
+            if s == 0:
+                data_samples = out['data_samples']
+        return dict(inputs=batches, data_samples=data_samples)
+
+    def _batch(self, data: dict, training: bool) -> dict:
+        """Batch, normalise and pad one list of images (or one batch)."""
         inputs = data['inputs']
         div = self.pad_size_divisor
         if isinstance(inputs, (list, tuple)):
@@ -72,3 +109,13 @@ class PoseDataPreprocessor(ImgDataPreprocessor):
                 for aug in self.batch_augments:
                     inputs, data_samples = aug(inputs, data_samples)
         return dict(inputs=inputs, data_samples=data_samples)
+
+
+def _is_multiscale(inputs: object) -> bool:
+    """Whether collated ``inputs`` hold several scales: a list whose items
+    are lists of images or ``(B, C, H, W)`` batches (a plain batch is a
+    list of ``(C, H, W)`` images or one 4-D tensor)."""
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        return False
+    return all(isinstance(x, (list, tuple)) or (
+        isinstance(x, torch.Tensor) and x.ndim == 4) for x in inputs)

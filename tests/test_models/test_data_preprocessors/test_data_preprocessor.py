@@ -55,3 +55,37 @@ def test_batch_augments_run_only_in_training():
 def test_missing_inputs_key():
     with pytest.raises(KeyError, match="data\\['inputs'\\]"):
         build()(dict(data_samples=[]))
+
+
+def test_multiscale_inputs_are_batched_per_scale():
+    from mmengine.dataset import pseudo_collate
+    pre = build(mean=[1., 1., 1.], std=[2., 2., 2.])
+    items = []
+    for value in (3, 5):
+        base = torch.full((3, 4, 6), value, dtype=torch.uint8)
+        large = torch.full((3, 8, 12), value, dtype=torch.uint8)
+        items.append(dict(inputs=[base, large],
+                          data_samples=PoseDataSample()))
+    out = pre(pseudo_collate(items))
+    inputs = out['inputs']
+    assert isinstance(inputs, list) and len(inputs) == 2
+    assert tuple(inputs[0].shape) == (2, 3, 4, 6)
+    assert tuple(inputs[1].shape) == (2, 3, 8, 12)
+    # (5 - 1) / 2 for the second sample at both scales
+    assert inputs[1][1, 0, 0, 0].item() == 2.
+    assert inputs[0][0, 0, 0, 0].item() == 1.
+    assert out['data_samples'][0].batch_input_shape == (4, 6)
+
+
+def test_multiscale_batches_and_errors():
+    pre = build()
+    batches = [torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 8, 8)]
+    out = pre(dict(inputs=batches, data_samples=[PoseDataSample()]))
+    assert [tuple(x.shape) for x in out['inputs']] == [(1, 3, 4, 4),
+                                                       (1, 3, 8, 8)]
+    with pytest.raises(ValueError, match='for testing only'):
+        pre(dict(inputs=batches, data_samples=[PoseDataSample()]),
+            training=True)
+    img = torch.zeros(3, 2, 2)
+    with pytest.raises(ValueError, match=r'hold \[1, 2\] images'):
+        pre(dict(inputs=[[img, img], [img]], data_samples=None))

@@ -72,3 +72,15 @@ def test_ohkm_topk_errors():
     with pytest.raises(ValueError, match=r'topk \(8\) is larger than the '
                        r'number of keypoints \(3\)'):
         loss(torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2))
+
+
+def test_mse_mask_combines_with_target_weights():
+    output, target = _mse_case()
+    loss = MODELS.build(dict(type='KeypointMSELoss', use_target_weight=True))
+    mask = torch.ones(1, 1, 2, 2)
+    mask[..., 0, :] = 0  # drop the top row of every map
+    # channel 0 bottom row: 9 + 16 (weight 1); channel 1: 2 * 1 (weight 0.5)
+    value = loss(output, target, torch.tensor([[1., 0.5]]), mask)
+    assert value.item() == pytest.approx((25 + 1) / 8)
+    with pytest.raises(ValueError, match='does not broadcast'):
+        loss(output, target, torch.ones(1, 2), torch.ones(1, 3, 2, 2))
