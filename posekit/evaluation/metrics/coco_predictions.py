@@ -11,7 +11,6 @@ from typing import Any, Dict, Sequence
 import numpy as np
 
 
-
 def _to_numpy(value: Any) -> np.ndarray:
     if hasattr(value, 'detach'):  # a torch tensor
         value = value.detach().cpu().numpy()
@@ -54,7 +53,8 @@ def gather_predictions(sample: dict) -> Dict[str, Any]:
     num = len(kpts)
     gt = sample.get('gt_instances') or {}
     out = dict(id=sample.get('id'), img_id=img_id,
-               category_id=sample.get('category_id', 1),
+               category_id=_category(sample.get('category_id', 1), num,
+                                     img_id),
                keypoints=kpts[..., :2], keypoint_scores=scores)
     for key, value in (('bbox_scores', _per_instance(pred, gt, 'bbox_scores',
                                                      num)),
@@ -66,6 +66,25 @@ def gather_predictions(sample: dict) -> Dict[str, Any]:
         out['bbox_scales'] = _rows(gt['bbox_scales'], num, 'bbox_scales',
                                    img_id)
     return out
+
+
+def _category(value: Any, num: int, img_id: Any) -> Any:
+    """The category of each predicted instance. A bottom-up sample lists
+    its ground-truth persons' categories, which need not be as many as the
+    predictions; a single category then applies to all of them."""
+    if np.ndim(value) == 0:
+        return value
+    values = np.reshape(value, -1)
+    if len(values) == num:
+        return values
+    distinct = np.unique(values)
+    if len(distinct) > 1:
+        raise ValueError(
+            f'CocoMetric: the sample of image {img_id} lists categories '
+            f'{distinct.tolist()} for {len(values)} ground-truth instances '
+            f'but has {num} predictions; give pred_instances one category '
+            'per prediction (category_id) or a single category')
+    return distinct[0].item() if len(distinct) else 1
 
 
 def _has_rows(container: dict, key: str, num: int) -> bool:

@@ -82,7 +82,9 @@ def write_keypoint_results(path: str, image_ids: np.ndarray,
         bboxes: (N, 4) xywh or None; rows with NaN are left out.
     """
     num = len(image_ids)
-    flat = np.asarray(keypoints, np.float64).reshape(num, -1)
+    flat = np.asarray(keypoints, np.float64)
+    # (N, K * 3); reshape(0, -1) is ambiguous, so give the width
+    flat = flat.reshape(num, int(np.prod(flat.shape[1:])))
     boxes = None if bboxes is None else np.asarray(bboxes, np.float64)
     has_box = (np.zeros(num, bool) if boxes is None else
                ~np.isnan(boxes).any(1))

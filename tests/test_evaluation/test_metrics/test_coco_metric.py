@@ -308,3 +308,24 @@ def test_converters_map_both_sides(coco_json):
     for s in samples:
         metric.process([], [s])
     assert metric.compute_metrics(metric.results)['AP'] == pytest.approx(1.0)
+
+
+def test_bottomup_sample_lists_ground_truth_categories(tmp_path):
+    # A bottom-up sample carries its 2 ground-truth persons' ids and
+    # categories; the model found 1 person (or none): the one category
+    # applies to every prediction.
+    path, kpts = _one_image_gt(tmp_path)
+    metric = CocoMetric(ann_file=path, score_mode='bbox', nms_mode='none')
+    sample = _image_sample(kpts[:1], np.ones((1, 17)), np.ones(1))
+    sample.update(id=[1, 2], category_id=[1, 1])
+    empty = _image_sample(np.zeros((0, 17, 2)), np.zeros((0, 17)),
+                          np.zeros(0))
+    empty.update(id=[1, 2], category_id=[1, 1])
+    result = _evaluate(metric, [sample])
+    # one of two persons found exactly: recall 0.5 at every threshold
+    assert result['AR'] == pytest.approx(0.5)
+    # no prediction at all (an untrained model): AP 0, not a crash
+    assert _evaluate(CocoMetric(ann_file=path), [empty])['AP'] == 0
+    mixed = dict(sample, category_id=[1, 2])
+    with pytest.raises(ValueError, match=r'categories \[1, 2\].*1 predict'):
+        _evaluate(CocoMetric(ann_file=path), [mixed])
