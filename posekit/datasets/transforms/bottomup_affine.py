@@ -11,6 +11,7 @@ from posekit.registry import TRANSFORMS
 from posekit.structures import (get_udp_warp_matrix, get_warp_matrix,
                                 transform_points)
 
+from .bbox_transform import truncated_standard_normal
 from .required_keys import check_required_keys
 from .warp_record import record_warp
 
@@ -32,17 +33,6 @@ def _check_nonneg(name: str, value) -> float:
         raise ValueError(f'BottomupRandomAffine: {name} must be a number '
                          f'>= 0, got {value!r}')
     return float(value)
-
-
-def truncated_normal(size: Tuple[int, ...]) -> np.ndarray:
-    """Standard normal samples truncated to [-1, 1] (float32), drawn from
-    numpy's global generator by resampling the ones outside."""
-    out = np.random.randn(*size)
-    bad = np.abs(out) > 1
-    while bad.any():
-        out[bad] = np.random.randn(int(bad.sum()))
-        bad = np.abs(out) > 1
-    return out.astype(np.float32)
 
 
 @TRANSFORMS.register_module()
@@ -144,7 +134,7 @@ class BottomupRandomAffine(BaseTransform):
 
     def _random(self, size: Tuple[int, ...] = (1, )) -> np.ndarray:
         if self.distribution == 'trunc_norm':
-            return truncated_normal(size)
+            return truncated_standard_normal(size)
         return np.random.uniform(-1., 1., size).astype(np.float32)
 
     @cache_randomness
@@ -245,4 +235,4 @@ class BottomupRandomAffine(BaseTransform):
                 f'transform_mode={self.transform_mode!r})')
 
 
-__all__: Sequence[str] = ['BottomupRandomAffine', 'truncated_normal']
+__all__: Sequence[str] = ['BottomupRandomAffine']

@@ -160,9 +160,16 @@ class BasePoseEstimator(BaseModel, metaclass=ABCMeta):
             x = self.head.forward(x)
         return x
 
-    @abstractmethod
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Dict of losses for a batch."""
+        """Losses of the head plus prefixed losses of auxiliary heads (an
+        estimator with other training signals overrides this)."""
+        feats = self.extract_feat(inputs)
+        losses = dict()
+        if self.with_head:
+            losses.update(self.head.loss(feats, data_samples,
+                                         train_cfg=self.train_cfg))
+        losses.update(self._auxiliary_losses(feats, inputs, data_samples))
+        return losses
 
     @abstractmethod
     def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:

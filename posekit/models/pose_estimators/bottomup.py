@@ -87,16 +87,6 @@ class BottomupPoseEstimator(BasePoseEstimator):
             return self.predict(list(inputs), data_samples)
         return super().forward(inputs, data_samples, mode)
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Losses of the head plus prefixed losses of auxiliary heads."""
-        feats = self.extract_feat(inputs)
-        losses = dict()
-        if self.with_head:
-            losses.update(self.head.loss(feats, data_samples,
-                                         train_cfg=self.train_cfg))
-        losses.update(self._auxiliary_losses(feats, inputs, data_samples))
-        return losses
-
     def predict(self, inputs: Union[Tensor, List[Tensor]],
                 data_samples: SampleList) -> SampleList:
         """Predict all persons and store them, in original-image pixels, in

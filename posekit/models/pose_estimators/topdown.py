@@ -62,16 +62,6 @@ class TopdownPoseEstimator(BasePoseEstimator):
                          metainfo=metainfo)
         self._init_auxiliary_heads(auxiliary_head)
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
-        """Losses of the head plus prefixed losses of auxiliary heads."""
-        feats = self.extract_feat(inputs)
-        losses = dict()
-        if self.with_head:
-            losses.update(self.head.loss(feats, data_samples,
-                                         train_cfg=self.train_cfg))
-        losses.update(self._auxiliary_losses(feats, inputs, data_samples))
-        return losses
-
     def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         """Predict keypoints and store them, in original-image pixels, in
         ``data_samples[i].pred_instances``.
