@@ -171,6 +171,19 @@ class BasePoseEstimator(BaseModel, metaclass=ABCMeta):
         losses.update(self._auxiliary_losses(feats, inputs, data_samples))
         return losses
 
+    def _test_features(self, inputs: Tensor):
+        """Features of ``inputs``; with ``test_cfg.flip_test`` the list
+        ``[feats, feats_of_the_mirrored_inputs]`` the heads expect."""
+        if self.test_cfg.get('flip_test', False):
+            return [self.extract_feat(inputs),
+                    self.extract_feat(inputs.flip(-1))]
+        return self.extract_feat(inputs)
+
+    @staticmethod
+    def _split_predictions(preds) -> tuple:
+        """A head's predict output as ``(instances, fields or None)``."""
+        return preds if isinstance(preds, tuple) else (preds, None)
+
     @abstractmethod
     def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
         """Data samples with predictions in original-image pixels."""

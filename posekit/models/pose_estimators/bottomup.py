@@ -109,19 +109,10 @@ class BottomupPoseEstimator(BasePoseEstimator):
                 'test_cfg.multiscale_test is not set; set it, or drop '
                 'aug_scales from BottomupResize')
         pyramid = list(inputs) if multiscale else [inputs]
-        feats = []
-        for batch in pyramid:
-            if self.test_cfg.get('flip_test', False):
-                feats.append([self.extract_feat(batch),
-                              self.extract_feat(batch.flip(-1))])
-            else:
-                feats.append(self.extract_feat(batch))
+        feats = [self._test_features(batch) for batch in pyramid]
         preds = self.head.predict(feats if multiscale else feats[0],
                                   data_samples, test_cfg=self.test_cfg)
-        if isinstance(preds, tuple):
-            instances, fields = preds
-        else:
-            instances, fields = preds, None
+        instances, fields = self._split_predictions(preds)
         return self.add_pred_to_datasample(instances, fields, data_samples)
 
     def add_pred_to_datasample(self, batch_pred_instances: InstanceList,

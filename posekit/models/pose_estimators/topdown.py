@@ -75,17 +75,9 @@ class TopdownPoseEstimator(BasePoseEstimator):
         if not self.with_head:
             raise ValueError('TopdownPoseEstimator.predict needs a head; set '
                              'model.head in the config')
-        if self.test_cfg.get('flip_test', False):
-            feats = [self.extract_feat(inputs),
-                     self.extract_feat(inputs.flip(-1))]
-        else:
-            feats = self.extract_feat(inputs)
-        preds = self.head.predict(feats, data_samples,
+        preds = self.head.predict(self._test_features(inputs), data_samples,
                                   test_cfg=self.test_cfg)
-        if isinstance(preds, tuple):
-            instances, fields = preds
-        else:
-            instances, fields = preds, None
+        instances, fields = self._split_predictions(preds)
         return self.add_pred_to_datasample(instances, fields, data_samples)
 
     def add_pred_to_datasample(self, batch_pred_instances: InstanceList,
