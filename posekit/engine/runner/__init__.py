@@ -1,4 +1,6 @@
 from .atomic_backend import AtomicLocalBackend, atomic_write_bytes
 from .pose_runner import PoseRunner
+from .val_loss import PoseValLoop
 
-__all__ = ['PoseRunner', 'AtomicLocalBackend', 'atomic_write_bytes']
+__all__ = ['PoseRunner', 'PoseValLoop', 'AtomicLocalBackend',
+           'atomic_write_bytes']
