@@ -7,6 +7,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=10),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # draws predictions during val/test when enabled (see
+    # docs/visualization.md)
+    visualization=dict(type='PoseVisualizationHook', enable=False),
 )
 
 # multi-processing and distributed settings (tools/train.py switches the
@@ -20,7 +23,7 @@ env_cfg = dict(
 # logging: LocalVisBackend writes the json scalars analyze_logs reads
 vis_backends = [dict(type='LocalVisBackend')]
 # no fixed name: each run gets its own visualizer instance
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends)
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True,
                      num_digits=6)
 log_level = 'INFO'
