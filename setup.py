@@ -24,7 +24,11 @@ setup(
                                     'demo', 'docs')),
     python_requires='>=3.10',
     install_requires=read_requirements('requirements/runtime.txt'),
-    extras_require={'tests': read_requirements('requirements/tests.txt')},
+    extras_require={'tests': read_requirements('requirements/tests.txt'),
+                    # ONNX export (docs/deployment.md)
+                    'deploy': read_requirements('requirements/deploy.txt'),
+                    # TensorboardVisBackend (docs/customize_runtime.md)
+                    'tensorboard': ['tensorboard']},
     license='Apache-2.0',
     zip_safe=False,
 )

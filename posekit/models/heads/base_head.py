@@ -17,9 +17,9 @@ def _per_sample_numpy(outputs: Union[Tensor, Tuple[Tensor, ...]]) -> list:
     """Split batched outputs into per-sample numpy arrays (tuples of arrays
     for multi-tensor outputs such as SimCC's (x, y))."""
     if isinstance(outputs, (tuple, list)):
-        parts = [o.detach().cpu().numpy() for o in outputs]
+        parts = [o.detach().float().cpu().numpy() for o in outputs]
         return [tuple(p[i] for p in parts) for i in range(len(parts[0]))]
-    return list(outputs.detach().cpu().numpy())
+    return list(outputs.detach().float().cpu().numpy())
 
 
 def check_in_channels(head: object, in_channels: object) -> int:

@@ -222,8 +222,8 @@ class BottomupPredictMixin:
                 heatmaps, tags)
         else:
             keypoints, scores, instance_scores = [], [], []
-            for h, t in zip(heatmaps.detach().cpu().numpy(),
-                            tags.detach().cpu().numpy()):
+            for h, t in zip(heatmaps.detach().float().cpu().numpy(),
+                            tags.detach().float().cpu().numpy()):
                 kpts, score, inst = self.decoder.decode(h, t)
                 keypoints.append(kpts)
                 scores.append(score)

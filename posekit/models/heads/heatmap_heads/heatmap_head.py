@@ -214,7 +214,8 @@ class HeatmapHead(BaseHead):
         loss = self.loss_module(pred, gt, weights)
         losses = dict(loss) if isinstance(loss, dict) else dict(loss_kpt=loss)
         _, acc, _ = pose_pck_accuracy(
-            pred.detach().cpu().numpy(), gt.detach().cpu().numpy(),
+            pred.detach().float().cpu().numpy(),
+            gt.detach().float().cpu().numpy(),
             mask=weights.detach().cpu().numpy() > 0)
         losses['acc_pose'] = torch.tensor(acc, device=gt.device)
         return losses
