@@ -6,7 +6,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 TOPDOWN = REPO / 'configs/quickstart/td-hm_res18-small_synthetic-128x96.py'
-BOTTOMUP = REPO / 'configs/quickstart/ae_res18-small_synthetic-256x256.py'
+BOTTOMUP = REPO / 'configs/quickstart/ae_res18-small_synthetic-256x192.py'
 LIFT_DIR = REPO / 'configs/body_3d_keypoint'
 VIDEO_LIFT = LIFT_DIR / ('video_pose_lift/h36m/'
                          'video-pose-lift_tcn-27frm-supv_8xb128-160e_h36m.py')

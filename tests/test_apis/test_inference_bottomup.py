@@ -28,14 +28,14 @@ def test_matches_the_validation_path(bottomup_model):
     np.testing.assert_allclose(pred.keypoints, exp.keypoints, atol=1e-4)
     np.testing.assert_allclose(pred.keypoint_scores, exp.keypoint_scores,
                                atol=1e-5)
-    # a 96 x 80 image resized (expand) by 256 / 80 = 3.2 to 307 x 256,
-    # padded to 320 x 256 (multiples of 32): the predictions come back
-    # into the image's pixels (x <= 320 / 3.2 = 100, y <= 80), not the
-    # input's
+    # a 96 x 80 image resized (expand, to cover the 256 x 192 input) by
+    # max(256 / 96, 192 / 80) = 8 / 3 to 256 x 213.3, padded to 256 x 224
+    # (multiples of 32): the predictions come back into the image's pixels
+    # (x <= 256 * 3 / 8 = 96, y <= 224 * 3 / 8 = 84), not the input's
     assert result.ori_shape == (80, 96)
-    assert result.input_size == (320, 256)
-    assert pred.keypoints[..., 0].max() <= 100 + 1
-    assert pred.keypoints[..., 1].max() <= 80 + 1
+    assert result.input_size == (256, 224)
+    assert pred.keypoints[..., 0].max() <= 96 + 1
+    assert pred.keypoints[..., 1].max() <= 84 + 1
     assert pred.keypoints.min() >= -1
     assert pred.keypoints[..., 0].max() > 40  # not all squeezed to a corner
 

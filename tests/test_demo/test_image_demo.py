@@ -109,7 +109,7 @@ def test_bottomup_model_needs_no_boxes(demo, coco_dir, repo_root,
 
     from posekit.apis import init_model
     config = tmp_path / 'tiny_ae.py'
-    base = repo_root / 'configs/quickstart/ae_res18-small_synthetic-256x256.py'
+    base = repo_root / 'configs/quickstart/ae_res18-small_synthetic-256x192.py'
     config.write_text(
         f"_base_ = [{str(base)!r}]\n"
         "model = dict(backbone=dict(base_channels=8, stem_channels=8),\n"

@@ -96,7 +96,7 @@ def test_flip_test_without_flip_indices_is_an_error(tiny_topdown):
 
 def test_bottomup_model_is_refused_with_what_is_supported():
     cfg = Config.fromfile(str(REPO / 'configs/quickstart/'
-                              'ae_res18-small_synthetic-256x256.py'))
+                              'ae_res18-small_synthetic-256x192.py'))
     model = MODELS.build(cfg.model)
     with pytest.raises(UnsupportedModelError) as err:
         TopdownDecodeModel(model, (256, 256))

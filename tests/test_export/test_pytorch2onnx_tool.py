@@ -117,7 +117,7 @@ def test_docs_show_the_tested_example():
 
 def test_tool_refuses_bottomup_with_decode(tmp_path):
     config = str(REPO / 'configs/quickstart/'
-                 'ae_res18-small_synthetic-256x256.py')
+                 'ae_res18-small_synthetic-256x192.py')
     with pytest.raises(UnsupportedModelError,
                        match='top-down models only, got '
                        'BottomupPoseEstimator; supported: '):

@@ -8,7 +8,7 @@ import numpy as np
 from posekit.utils.checkpoint import safe_load
 
 CONFIG = (Path(__file__).resolve().parents[2] /
-          'configs/quickstart/ae_res18-small_synthetic-256x256.py')
+          'configs/quickstart/ae_res18-small_synthetic-256x192.py')
 
 
 def test_bottomup_quickstart_trains_and_tests(tmp_path, tool, tiny_options):
