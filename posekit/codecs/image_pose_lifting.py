@@ -27,6 +27,18 @@ def _root_list(name: str, root_index: Union[int, Sequence[int]],
     return [int(r) for r in roots]
 
 
+def _inverse_depth(depth: np.ndarray) -> np.ndarray:
+    """``1 / z`` per joint as float32, 0 where it is meaningless: a joint
+    at or behind the camera (``z <= 0``) or so close that ``1 / z``
+    overflows float32 (a negative or infinite weight would turn the
+    trajectory loss around or make it inf)."""
+    z = np.asarray(depth, dtype=np.float64)
+    ahead = z > 0
+    inverse = np.where(ahead, 1.0 / np.where(ahead, z, 1.0), 0.0)
+    inverse[inverse > np.finfo(np.float32).max] = 0.0
+    return inverse.astype(np.float32)
+
+
 def _lifting_inputs(name: str, keypoints: Any, keypoints_visible: Any,
                     lifting_target: Any, lifting_target_visible: Any
                     ) -> Tuple[np.ndarray, ...]:
@@ -53,7 +65,8 @@ def _lifting_inputs(name: str, keypoints: Any, keypoints_visible: Any,
     if lifting_target_visible is None:
         weight = np.ones(target.shape[:2], np.float32)
         # Far joints get small weights (VideoPose3D's 1/z trajectory loss).
-        traj = 1.0 / target[..., 2] if target.shape[-1] >= 3 else weight
+        traj = _inverse_depth(target[..., 2]) if target.shape[-1] >= 3 \
+            else weight
     else:
         tvis = _to_numpy(lifting_target_visible).reshape(target.shape[:2])
         weight = (tvis > 0.5).astype(np.float32)
@@ -147,8 +160,9 @@ class ImagePoseLifting(BaseKeypointCodec):
         additional_encode_keys: more result keys passed to ``encode``.
 
     Raises:
-        ValueError: bad root index, statistics without their partner or of
-            the wrong size, inputs of the wrong shape.
+        ValueError: bad root index, statistics without their partner, of
+            the wrong size or not finite, a std that is not positive,
+            inputs of the wrong shape.
     """
 
     auxiliary_encode_keys = {'lifting_target', 'lifting_target_visible'}
@@ -201,6 +215,21 @@ class ImagePoseLifting(BaseKeypointCodec):
             if a is not None and a.shape != b.shape:
                 raise ValueError(f'{name}: mean shape {a.shape} differs from '
                                  f'std shape {b.shape}')
+        for arg in ('keypoints_mean', 'keypoints_std', 'target_mean',
+                    'target_std'):
+            value = getattr(self, arg)
+            if value is None:
+                continue
+            bad = ~np.isfinite(value) | ((value <= 0) if arg.endswith('std')
+                                         else False)
+            if bad.any():
+                # A zero std (e.g. of a root joint that stays at the
+                # origin) would divide the labels by zero.
+                raise ValueError(
+                    f'{name}: {arg} must hold finite numbers'
+                    f'{" > 0" if arg.endswith("std") else ""}; entry '
+                    f'{np.argwhere(bad)[0][1:].tolist()} (joint, dim) is '
+                    f'{value[bad][0]}')
         # A per-instance copy: extra keys must not leak into other codecs.
         self.auxiliary_encode_keys = set(type(self).auxiliary_encode_keys)
         if additional_encode_keys:
@@ -219,7 +248,9 @@ class ImagePoseLifting(BaseKeypointCodec):
         (M, K or K-1, C), ``lifting_target_weight`` (M, K or K-1),
         ``trajectory_weights`` (M, K), ``target_root`` (M, C), plus
         ``target_root_removed``/``target_root_index`` and the statistics
-        when used.
+        when used. Without ``lifting_target_visible`` the trajectory
+        weights are ``1 / z`` of the target joints (0 where ``z <= 0``),
+        else the target weights.
         """
         name = type(self).__name__
         kpts, vis, target, weight, traj = _lifting_inputs(

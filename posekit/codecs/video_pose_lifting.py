@@ -36,7 +36,8 @@ class VideoPoseLifting(BaseKeypointCodec):
             ``camera_param``).
 
     Raises:
-        ValueError: bad root index or input shapes.
+        ValueError: bad root index or input shapes; a ``camera_param``
+            ``w``/``h`` that is not positive.
         KeyError: ``camera_param`` lacks ``w``/``h`` (or ``f``/``c`` with
             ``normalize_camera``).
     """
@@ -80,6 +81,16 @@ class VideoPoseLifting(BaseKeypointCodec):
                 f'{missing}; it needs the image size w, h (and f, c with '
                 'normalize_camera=True). Set camera_param_file on the '
                 f'dataset. Keys present: {sorted(cam)}')
+        for key in ('w', 'h'):
+            try:
+                side = float(cam[key])
+            except (TypeError, ValueError):
+                side = float('nan')
+            if not (np.isfinite(side) and side > 0):
+                raise ValueError(
+                    f'{type(self).__name__}.encode: camera_param[{key!r}] '
+                    f'must be the image {"width" if key == "w" else "height"}'
+                    f' in pixels, a positive number, got {cam[key]!r}')
         return deepcopy(cam)
 
     def encode(self, keypoints: np.ndarray,
@@ -94,7 +105,13 @@ class VideoPoseLifting(BaseKeypointCodec):
         (M, K or K-1, C), ``lifting_target_weight``, ``trajectory_weights``
         (M, K), and with ``zero_center`` ``target_root`` (M, C) (plus
         ``target_root_removed``/``target_root_index``), with
-        ``normalize_camera`` the updated ``camera_param``.
+        ``normalize_camera`` the updated ``camera_param``. Trajectory
+        weights as in :meth:`ImagePoseLifting.encode`.
+
+        Raises:
+            KeyError: ``camera_param`` lacks a key it needs.
+            ValueError: ``camera_param['w']`` or ``['h']`` is not a
+                positive finite number; inputs of the wrong shape.
         """
         name = type(self).__name__
         kpts, vis, target, weight, traj = _lifting_inputs(

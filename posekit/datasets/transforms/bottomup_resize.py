@@ -36,7 +36,9 @@ class BottomupResize(BaseTransform):
 
     Without UDP the scaled image is centred in the padded input; with
     ``use_udp`` MMPose's UDP warp is used (image at the top-left, pixel
-    spacing measured in ``size - 1`` intervals).
+    spacing measured in ``size - 1`` intervals; a side scaled to less than
+    2 pixels, which only a very thin image gives, is drawn 2 pixels wide so
+    the warp stays invertible).
 
     Writes ``img`` ((H, W, C) padded input; with ``aug_scales`` a list,
     base scale first, then one image per scale); ``img_shape`` (H, W),
@@ -124,9 +126,14 @@ class BottomupResize(BaseTransform):
                 padded: Tuple[int, int]) -> np.ndarray:
         """2x3 image -> input matrix, axis-aligned: x_in = a * x + b."""
         if self.use_udp:
+            # UDP scales by (scaled - 1) / image size: zero or negative for
+            # a side scaled below 1 pixel (an image one or two pixels thin,
+            # fitted into the input), which would make the warp singular
+            # or mirrored. Such a side is drawn 2 pixels wide instead.
+            out = tuple(max(float(s), 2.) for s in scaled)
             return get_udp_warp_matrix(
                 np.array([(img_w - 1.) / 2, (img_h - 1.) / 2]),
-                np.array([img_w, img_h], dtype=np.float64), 0., scaled
+                np.array([img_w, img_h], dtype=np.float64), 0., out
             ).astype(np.float64)
         a = np.array(scaled) / np.array([img_w, img_h])
         # The image centre lands on the centre of the padded input.

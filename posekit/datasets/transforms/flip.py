@@ -10,7 +10,7 @@ keypoint at a box centre is still at that box's centre after flipping.
 do not copy that one-pixel disagreement.)
 """
 from numbers import Real
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -46,8 +46,9 @@ def flip_image(img: np.ndarray, direction: str) -> np.ndarray:
 class RandomFlip(BaseTransform):
     """Randomly mirror ``img`` (and ``img_mask``), ``bbox`` (N, 4) xyxy,
     ``bbox_center`` (N, 2), ``keypoints`` (N, K, D) with left/right swapped
-    through ``flip_indices``, and ``keypoints_visible``; sets ``flip`` and
-    ``flip_direction`` (``None`` when not flipped).
+    through ``flip_indices``, and ``keypoints_visible`` ((N, K), or (N, K,
+    2) with a per-keypoint weight); sets ``flip`` and ``flip_direction``
+    (``None`` when not flipped).
 
     Args:
         prob: flip probability; with a list, one probability per entry of
@@ -61,7 +62,7 @@ class RandomFlip(BaseTransform):
 
     Raises:
         ValueError: bad ``prob``/``direction``; ``flip_indices`` of the
-            wrong length.
+            wrong length; ``keypoints_visible`` of the wrong shape.
         MissingKeyError: ``img`` is missing, or ``flip_indices`` is missing
             while keypoints are present.
     """
@@ -130,14 +131,29 @@ class RandomFlip(BaseTransform):
                                                'center', direction)
         if results.get('keypoints') is not None:
             check_required_keys(results, ['flip_indices'], self)
-            kpts, vis = flip_keypoints(results['keypoints'],
-                                       results.get('keypoints_visible'),
-                                       (w, h), results['flip_indices'],
-                                       direction)
+            kpts, _ = flip_keypoints(results['keypoints'], None, (w, h),
+                                     results['flip_indices'], direction)
             results['keypoints'] = kpts
-            if vis is not None:
-                results['keypoints_visible'] = vis
+            if results.get('keypoints_visible') is not None:
+                results['keypoints_visible'] = self._swap_visibility(
+                    results['keypoints_visible'], kpts.shape,
+                    results['flip_indices'])
         return results
+
+    @staticmethod
+    def _swap_visibility(visible, kpt_shape: Tuple[int, ...],
+                         flip_indices: Sequence[int]) -> np.ndarray:
+        """Reorder the visibility (N, K), or (N, K, 2) with a per-keypoint
+        weight, along its keypoint axis like the keypoints."""
+        visible = np.asarray(visible)
+        n_k = tuple(kpt_shape[:-1])
+        if visible.shape[:len(n_k)] != n_k or visible.ndim > len(n_k) + 1:
+            raise ValueError(
+                f'RandomFlip: keypoints_visible must be (N, K) or (N, K, 2)'
+                f' for keypoints of shape {tuple(kpt_shape)}, got '
+                f'{visible.shape}')
+        return np.take(visible, np.asarray(flip_indices, dtype=np.int64),
+                       axis=len(n_k) - 1)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, '

@@ -22,7 +22,9 @@ class RandomHalfBody(BaseTransform):
     keypoints (``min_upper_keypoints``/``min_lower_keypoints``); otherwise
     the half that has enough, or none. The new box is centred on the mean
     of the chosen keypoints and its (w, h) is their extent times
-    ``padding``.
+    ``padding``; when the chosen keypoints all coincide (no extent) the
+    instance keeps its box. One side may be 0 (keypoints on a line):
+    TopdownAffine grows it to the input's aspect ratio.
 
     Reads ``keypoints`` (N, K, 2+), ``keypoints_visible`` (N, K),
     ``upper_body_ids``, ``lower_body_ids``, ``bbox_center``, ``bbox_scale``.
@@ -100,14 +102,17 @@ class RandomHalfBody(BaseTransform):
         center = np.array(results['bbox_center'], dtype=np.float32)
         scale = np.array(results['bbox_scale'], dtype=np.float32)
         if apply.any():
+            pts = kpts.astype(np.float32)  # (N, K, 2)
+            lo = np.where(chosen[..., None], pts, np.inf).min(1)
+            hi = np.where(chosen[..., None], pts, -np.inf).max(1)
+            extent = (hi - lo) * np.float32(self.padding)
+            # Keypoints that all coincide span no box: keep the original
+            # one rather than hand TopdownAffine a zero-size crop.
+            apply &= (extent > 0).any(1)
             sel = chosen[apply]  # (M, K)
-            pts = kpts[apply].astype(np.float32)  # (M, K, 2)
             count = sel.sum(1, keepdims=True)
-            mean = (pts * sel[..., None]).sum(1) / count
-            lo = np.where(sel[..., None], pts, np.inf).min(1)
-            hi = np.where(sel[..., None], pts, -np.inf).max(1)
-            center[apply] = mean
-            scale[apply] = (hi - lo) * self.padding
+            center[apply] = (pts[apply] * sel[..., None]).sum(1) / count
+            scale[apply] = extent[apply]
         results['bbox_center'] = center
         results['bbox_scale'] = scale
         return results

@@ -10,6 +10,7 @@ from mmcv.transforms import BaseTransform
 from posekit.registry import TRANSFORMS
 
 from .flip import flip_image
+from .polygon_clip import clip_polygons_to_image
 from .required_keys import MissingKeyError, check_required_keys
 
 
@@ -21,8 +22,10 @@ def segs_to_mask(segs: Sequence[Any], shape: Tuple[int, int]
     Each entry of ``segs`` is a list of polygons ``[x1, y1, x2, y2, ...]``,
     an uncompressed RLE ``{'counts': [...], 'size': [h, w]}`` or a
     compressed one (``counts`` a str/bytes). All polygons go to
-    ``pycocotools.mask`` in one call. Polygons of fewer than 3 points
-    enclose nothing and are skipped.
+    ``pycocotools.mask`` in one call, first clipped to the image plus a
+    small margin (:func:`clip_polygons_to_image`: the same pixels, at a
+    cost bounded by the image size however far a vertex lies). Polygons of
+    fewer than 3 points enclose nothing and are skipped.
 
     Raises:
         TypeError: an entry of another kind (names its index).
@@ -47,6 +50,8 @@ def segs_to_mask(segs: Sequence[Any], shape: Tuple[int, int]
             raise TypeError(
                 f'invalid_segs[{i}] must be a list of polygons or an RLE '
                 f'dict with "counts" and "size", got {type(seg).__name__}')
+    # Far-away vertices would make pycocotools walk their whole edges.
+    polygons = clip_polygons_to_image(polygons, (h, w))
     if polygons:
         rles.extend(cocomask.frPyObjects(polygons, h, w))
     if uncompressed:

@@ -36,8 +36,9 @@ class TopdownAffine(BaseTransform):
 
     Raises:
         MissingKeyError: ``img``, ``bbox_center`` or ``bbox_scale`` missing.
-        ValueError: bad ``input_size``; boxes not (1, 2); a box scale that
-            is not positive.
+        ValueError: bad ``input_size``; boxes not (1, 2); a box scale with
+            a negative or non-finite side, or both sides 0 (a single zero
+            side is grown by the aspect-ratio fix).
     """
 
     def __init__(self, input_size: Tuple[int, int],
@@ -61,9 +62,15 @@ class TopdownAffine(BaseTransform):
                 'TopdownAffine crops one instance per sample: bbox_center '
                 'and bbox_scale must be (1, 2), got '
                 f'{centers.shape} and {scales.shape}')
-        if not (scales > 0).all():
-            raise ValueError(f'TopdownAffine: bbox_scale must be positive, '
-                             f'got {scales.tolist()}')
+        # One zero side (a box around keypoints on a line) is fine: the
+        # aspect-ratio fix below grows it from the other side.
+        if not (np.isfinite(scales).all() and (scales >= 0).all()
+                and (scales > 0).any()):
+            raise ValueError(
+                'TopdownAffine: bbox_scale must be positive, finite (w, h) '
+                '(one side may be 0), got '
+                f'{scales.tolist()}; check the box (results["bbox"], xyxy)'
+                ' or the augmentations before TopdownAffine')
         scales = fix_aspect_ratio(scales, w / h).astype(np.float32)
         results['bbox_scale'] = scales
         center, scale = centers[0], scales[0]
