@@ -143,24 +143,18 @@ def load_model_weights(model: nn.Module, checkpoint: str) -> dict:
         CheckpointMismatchError: the file holds no state dict, a weight's
             shape differs from the model's, or none of its keys is one of
             the model's (the message names the file and the keys).
-        IOError: the file is not a readable PyTorch checkpoint.
+        CorruptCheckpointError: the file is corrupt, truncated or not a
+            PyTorch checkpoint (an ``IOError``).
     """
-    from posekit.utils.checkpoint import UnsafeCheckpointError, safe_load
+    from posekit.utils.checkpoint import (CorruptCheckpointError,
+                                          UnsafeCheckpointError, safe_load)
     path = os.path.expanduser(str(checkpoint))
-    if os.path.isfile(path):
-        with open(path, 'rb') as f:
-            head = f.read(4)
-        # torch.save writes a zip archive, or a pickle in the legacy format
-        if not (head.startswith(b'PK') or head.startswith(b'\x80')):
-            raise IOError(f'checkpoint {path} could not be read as a '
-                          'PyTorch checkpoint: it is neither a zip archive '
-                          'nor a pickle (first bytes '
-                          f'{head!r})')
     try:
         ckpt = safe_load(path, map_location='cpu')
-    except (FileNotFoundError, UnsafeCheckpointError):
+    except (FileNotFoundError, UnsafeCheckpointError,
+            CorruptCheckpointError):
         raise
-    except Exception as err:  # torch raises many types for a broken file
+    except Exception as err:  # anything else torch raises for a bad file
         raise IOError(f'checkpoint {path} could not be read as a PyTorch '
                       f'checkpoint ({type(err).__name__}: {err})') from err
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
@@ -236,6 +230,8 @@ def init_model(config: Union[str, Path, Config],
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
         UnsafeCheckpointError: the checkpoint would run code when loaded.
+        CorruptCheckpointError: the checkpoint is corrupt, truncated or not
+            a PyTorch checkpoint (an ``IOError``).
         CheckpointMismatchError: the checkpoint does not fit the model.
         ConfigBuildError, ModelCheckError: the model config is broken.
         ValueError: ``in_channels='auto'`` in a model that does not take
@@ -245,7 +241,10 @@ def init_model(config: Union[str, Path, Config],
 
     import posekit
     from posekit.registry import MODELS
+    from posekit.utils.checkpoint import install_safe_loader
     posekit.register_all_modules(init_default_scope=False)
+    # a later model.init_weights() with a Pretrained init_cfg loads safely
+    install_safe_loader()
     cfg = _as_config(config, cfg_options)
     cfg.model = _inference_model_cfg(cfg)
     model = MODELS.build(cfg.model)

@@ -9,10 +9,16 @@ _MODULES = ('posekit.codecs', 'posekit.datasets', 'posekit.evaluation',
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every registering subpackage; optionally set scope 'posekit'."""
+    """Import every registering subpackage, route mmengine's checkpoint
+    loading through posekit's safe loader, and optionally set scope
+    'posekit'."""
     import importlib
+
+    from .checkpoint import install_safe_loader
     for name in _MODULES:
         importlib.import_module(name)
+    # Pretrained inits outside PoseRunner/init_model load safely too
+    install_safe_loader()
     if not init_default_scope:
         return
     current = DefaultScope.get_current_instance()
