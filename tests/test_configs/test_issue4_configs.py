@@ -93,9 +93,12 @@ def _common_options(data_root: Path, ann_file: str, head_in: str) -> list:
 
 def _codec_options(codec: list, affine: int, target: int) -> list:
     """Shrink the codec wherever the config copied it: the head's decoder,
-    the GenerateTarget encoder and both TopdownAffine input sizes."""
+    the GenerateTarget encoder and the TopdownAffine input sizes (the
+    test loader is a separate copy of the val loader once the options are
+    merged, and the config check compares all three with the decoder)."""
     opts = [f'train_dataloader.dataset.pipeline.{affine}.input_size=(64,64)',
-            'val_dataloader.dataset.pipeline.2.input_size=(64,64)']
+            'val_dataloader.dataset.pipeline.2.input_size=(64,64)',
+            'test_dataloader.dataset.pipeline.2.input_size=(64,64)']
     opts += [f'model.head.decoder.{c}' for c in codec]
     opts += [f'train_dataloader.dataset.pipeline.{target}.encoder.{c}'
              for c in codec]

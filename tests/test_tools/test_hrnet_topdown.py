@@ -39,7 +39,9 @@ def shrunk_config(coco, tmp_path):
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
     cfg.randomness = dict(seed=0)
     ann = str(coco / 'test_coco.json')
-    for name in ('train_dataloader', 'test_dataloader'):
+    # every loader, val too (unused here): the config check compares all
+    # TopdownAffine input sizes with the decoder's
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg[name]
         loader.update(batch_size=7, num_workers=0, persistent_workers=False)
         loader.dataset.update(data_root=str(coco), ann_file=ann,

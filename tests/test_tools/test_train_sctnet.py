@@ -18,6 +18,7 @@ def small_options(coco: Path) -> list:
             'default_hooks.logger.interval=1',
             'train_dataloader.dataset.pipeline.5.input_size=(64,64)',
             'val_dataloader.dataset.pipeline.2.input_size=(64,64)',
+            'test_dataloader.dataset.pipeline.2.input_size=(64,64)',
             'val_dataloader.dataset.bbox_file=None',
             f'val_evaluator.ann_file={coco / "test_coco.json"}']
     opts += [f'model.head.decoder.{s}' for s in size]

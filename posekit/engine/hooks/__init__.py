@@ -1,5 +1,7 @@
 from .nan_guard_hook import NaNGuardHook, NonFiniteLossError
+from .resume_state_hook import ResumeStateHook
+from .skipped_samples_hook import SkippedSamplesHook, skipped_sample_reports
 from .visualization_hook import PoseVisualizationHook
 
-__all__ = ['PoseVisualizationHook']
-__all__ += ['NaNGuardHook', 'NonFiniteLossError']
+__all__ = ['PoseVisualizationHook', 'NaNGuardHook', 'NonFiniteLossError',
+           'ResumeStateHook', 'SkippedSamplesHook', 'skipped_sample_reports']

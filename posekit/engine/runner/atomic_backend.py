@@ -13,6 +13,8 @@ from mmengine.fileio import register_backend
 from mmengine.fileio.backends import LocalBackend
 
 BACKEND_NAME = 'posekit_atomic_local'
+# name prefix of the temporary files (resume removes left-over ones)
+TMP_PREFIX = '.tmp-'
 
 
 def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
@@ -21,7 +23,7 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
     filepath = os.fspath(filepath)
     folder = os.path.dirname(os.path.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX,
                                suffix='-' + os.path.basename(filepath))
     try:
         with os.fdopen(fd, 'wb') as f:

@@ -18,7 +18,15 @@
   work dir);
 - ``load_from``, resume and ``init_cfg=dict(type='Pretrained', ...)`` log
   which tensors were loaded, missing, unexpected or of another shape;
-- ``test_after_train=True`` runs the test loop once training ends.
+- ``test_after_train=True`` runs the test loop once training ends;
+- resume is exact (see ``docs/resume.md``): checkpoints also hold the
+  random-number state (:class:`ResumeStateHook`), epoch-based training
+  resumes mid-epoch without repeating batches
+  (:class:`PoseEpochBasedTrainLoop`), ``CheckpointHook`` becomes
+  :class:`SafeCheckpointHook` (write, then delete old ones; atomic
+  ``last_checkpoint``), and ``resume=True`` falls back to the newest
+  complete checkpoint when the one ``last_checkpoint`` names cannot be
+  loaded.
 """
 import logging
 from collections import OrderedDict
@@ -26,14 +34,19 @@ from typing import Any, Dict, Optional, Union
 
 import torch.nn as nn
 from mmengine.logging import print_log
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner
+from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_with_prefix)
 
 from posekit.registry import MODELS, RUNNERS
 from posekit.utils.checkpoint import install_safe_loader
 from .atomic_backend import BACKEND_NAME
+from .resumable_loop import PoseEpochBasedTrainLoop
+from .resume_candidates import newest_complete, remove_partial_writes
+from .safe_checkpoint_hook import SafeCheckpointHook
 from .load_report import (apply_revise_keys, load_report,
                           pretrained_inits)
 from .train_summary import TrainSummaryHook, group_lrs, training_summary
@@ -49,6 +62,13 @@ def _takes_images(model: Dict) -> bool:
 
 def _unwrap(model: nn.Module) -> nn.Module:
     return model.module if is_model_wrapper(model) else model
+
+
+def _is_type(cfg: Any, names: tuple, cls: type) -> bool:
+    """Whether config dict ``cfg`` names ``cls`` by one of ``names`` or
+    by the class itself."""
+    return isinstance(cfg, dict) and (cfg.get('type') in names
+                                      or cfg.get('type') is cls)
 
 
 @RUNNERS.register_module()
@@ -71,16 +91,73 @@ class PoseRunner(Runner):
         self._nan_guard_option = nan_guard
         self._lr_scaling: Optional[dict] = None
         self.test_metrics: Optional[dict] = None
+        # generator states of a resumed checkpoint, for the training loop
+        self.pending_rng_state: Optional[dict] = None
+        self._preloaded: Optional[tuple] = None
         super().__init__(*args, **kwargs)
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
-        """mmengine's default and custom hooks, then the NaN guard and the
-        training summary (before the runner logs the hook order)."""
-        super().register_hooks(default_hooks, custom_hooks)
+        """mmengine's default and custom hooks (``CheckpointHook`` as
+        :class:`SafeCheckpointHook`), then the NaN guard, the training
+        summary, the resume state and the skipped-samples report (before
+        the runner logs the hook order)."""
+        from posekit.engine.hooks import ResumeStateHook, SkippedSamplesHook
+        hooks = dict(default_hooks or {})
+        # mmengine adds this one when a config leaves 'checkpoint' out
+        checkpoint = hooks.get('checkpoint',
+                               dict(type='CheckpointHook', interval=1))
+        if _is_type(checkpoint, ('CheckpointHook', 'mmengine.CheckpointHook'),
+                    CheckpointHook):
+            hooks['checkpoint'] = dict(checkpoint, type=SafeCheckpointHook)
+        super().register_hooks(hooks, custom_hooks)
         option = self._nan_guard_option
         self._add_nan_guard(self.cfg.get('nan_guard', None)
                             if option is None else option)
         self.register_hook(TrainSummaryHook())
+        self.register_hook(ResumeStateHook())
+        # reports images a dataset with skip_invalid=True had to skip;
+        # silent otherwise
+        if not any(isinstance(h, SkippedSamplesHook) for h in self.hooks):
+            self.register_hook(SkippedSamplesHook())
+
+    def build_train_loop(self, loop):
+        """mmengine's, with :class:`PoseEpochBasedTrainLoop` for
+        ``by_epoch=True`` and ``type='EpochBasedTrainLoop'``."""
+        if isinstance(loop, dict):
+            loop = dict(loop)
+            if 'type' not in loop and loop.get('by_epoch', False):
+                loop.pop('by_epoch')
+                loop['type'] = PoseEpochBasedTrainLoop
+            elif _is_type(loop, ('EpochBasedTrainLoop',
+                                 'mmengine.EpochBasedTrainLoop'),
+                          EpochBasedTrainLoop):
+                loop['type'] = PoseEpochBasedTrainLoop
+        return super().build_train_loop(loop)
+
+    def load_or_resume(self) -> None:
+        """mmengine's, except that ``resume=True`` without ``load_from``
+        resumes from the newest checkpoint of the work dir that loads
+        completely (a warning names any skipped), and removes left-over
+        temporary files of interrupted checkpoint writes."""
+        if self._has_loaded or not (self._resume and self._load_from is None):
+            return super().load_or_resume()
+        if is_main_process():
+            for path in remove_partial_writes(self.work_dir):
+                print_log(f'removed {path}, left by an interrupted '
+                          'checkpoint write', logger='current')
+        path, checkpoint = newest_complete(
+            self.work_dir, lambda p: _load_checkpoint(p, map_location='cpu'))
+        if path is None:
+            print_log(f'resume: no checkpoint in {self.work_dir}; training '
+                      'starts from the beginning', logger='current')
+            return None
+        print_log(f'resuming from {path}', logger='current')
+        self._preloaded = (path, checkpoint)
+        try:
+            self.resume(path)
+        finally:
+            self._preloaded = None
+        self._has_loaded = True
 
     def _add_nan_guard(self, option: Union[bool, dict, None]) -> None:
         from posekit.engine.hooks.nan_guard_hook import NaNGuardHook
@@ -136,7 +213,11 @@ class PoseRunner(Runner):
             RuntimeError: ``strict`` and the keys or shapes differ (the
                 message holds the listing).
         """
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        if self._preloaded is not None and self._preloaded[0] == filename:
+            checkpoint = self._preloaded[1]  # read once, by load_or_resume
+            self._preloaded = None
+        else:
+            checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = _unwrap(self.model)
         state_dict = apply_revise_keys(

@@ -11,6 +11,7 @@ from posekit.registry import MODELS
 from posekit.utils.typing import (ConfigType, ForwardResults, MultiConfig,
                                   OptConfigType,
                                   OptMultiConfig, OptSampleList, SampleList)
+from ..utils.batch_norm_errors import explain_batch_norm_error
 from .auxiliary import (auxiliary_losses, build_auxiliary_heads,
                         ignore_auxiliary_weights)
 
@@ -129,6 +130,9 @@ class BasePoseEstimator(BaseModel, metaclass=ABCMeta):
         Raises:
             ValueError: unknown ``mode``, or no ``data_samples`` in 'loss'
                 or 'predict' mode.
+            BatchTooSmallError: in 'loss' mode, a batch-norm layer got one
+                value per channel (names the layer and
+                ``train_dataloader.batch_size``).
         """
         if mode not in _MODES:
             raise ValueError(f'forward mode must be one of {_MODES}, got '
@@ -140,7 +144,13 @@ class BasePoseEstimator(BaseModel, metaclass=ABCMeta):
         if data_samples is None:
             raise ValueError(f"forward(mode='{mode}') needs data_samples")
         if mode == 'loss':
-            return self.loss(inputs, data_samples)
+            try:
+                return self.loss(inputs, data_samples)
+            except ValueError as err:
+                better = explain_batch_norm_error(err, self)
+                if better is None:
+                    raise
+                raise better from err
         if self.metainfo is not None:
             for sample in data_samples:
                 sample.set_metainfo(self.metainfo)

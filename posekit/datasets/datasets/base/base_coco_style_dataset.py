@@ -1,17 +1,21 @@
 """Base class of datasets whose annotations are COCO-format keypoint files."""
+import logging
 import os.path as osp
 from copy import deepcopy
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 
 from posekit.registry import DATASETS
-from posekit.structures import bbox_xywh2xyxy
 from ..utils import parse_pose_metainfo
 from .build_pipeline import build_pipeline
+from .data_infos import detection_data_infos, stack_instances
 from .coco_files import CocoAnnotations, load_coco_annotations, load_detections
+from .load_checks import (BAD_BOX, CROWD, FEW_KEYPOINTS, LoadReport,
+                          far_outside_image)
+from .skipped_samples import SkippedSamples
 
 __all__ = ['BaseCocoStyleDataset']
 
@@ -52,11 +56,28 @@ class BaseCocoStyleDataset(BaseDataset):
         pipeline: transform configs (built with posekit's TRANSFORMS) or
             callables.
         sample_interval: keep only images whose id is a multiple of it.
+        skip_invalid: in training, a sample whose image is missing or
+            unreadable is skipped (another one is drawn) instead of
+            stopping; the skipped samples are counted and
+            :meth:`skipped_report` names them (``SkippedSamplesHook`` logs
+            it at the end of every epoch). Not allowed with ``test_mode``.
+            The count is shared with data-loader workers when the dataset
+            is initialised before they start (not with ``lazy_init``).
+
+    Annotations are dropped as in MMPose (crowd, fewer labelled keypoints
+    than ``min_keypoints``, a box of zero size after clipping to the
+    image); zero-size boxes and labelled keypoints far outside the image
+    are logged as warnings with their annotation ids
+    (:attr:`load_warnings`).
 
     Raises:
         ValueError: bad ``data_mode``, ``bbox_file`` outside top-down
-            testing, unknown ``filter_cfg`` keys, bad annotation files (see
-            :func:`load_coco_annotations`).
+            testing, unknown ``filter_cfg`` keys, ``skip_invalid`` with
+            ``test_mode``, bad annotation files (see
+            :func:`load_coco_annotations`), or no samples left after
+            filtering (names the file, the filters and what each removed).
+        FileNotFoundError, OSError: a sample's image is missing or
+            unreadable (without ``skip_invalid``; names the sample).
         ConfigBuildError: a ``pipeline`` entry names an unknown type.
     """
 
@@ -76,7 +97,8 @@ class BaseCocoStyleDataset(BaseDataset):
                  test_mode: bool = False,
                  lazy_init: bool = False,
                  max_refetch: int = 1000,
-                 sample_interval: int = 1):
+                 sample_interval: int = 1,
+                 skip_invalid: bool = False):
         name = type(self).__name__
         if data_mode not in _DATA_MODES:
             raise ValueError(f'{name}: data_mode={data_mode!r} is invalid; '
@@ -94,7 +116,14 @@ class BaseCocoStyleDataset(BaseDataset):
         if not isinstance(data_prefix, dict) or 'img' not in data_prefix:
             raise KeyError(f"{name}: data_prefix needs an 'img' key (the "
                            f'image folder), got {data_prefix!r}')
+        if skip_invalid and test_mode:
+            raise ValueError(f'{name}: skip_invalid=True needs test_mode='
+                             'False: an evaluation must see every sample, '
+                             'so a missing image is an error there')
         self.data_mode = data_mode
+        self.skip_invalid = bool(skip_invalid)
+        self._skipped: Optional[SkippedSamples] = None
+        self.load_warnings: List[str] = []
         self.bbox_file = bbox_file
         self.sample_interval = sample_interval
         self._check_filter_cfg(filter_cfg, test_mode)
@@ -162,12 +191,48 @@ class BaseCocoStyleDataset(BaseDataset):
                                              not test_mode))
 
     # ------------------------------------------------------------- samples
+    def full_init(self) -> None:
+        """mmengine's loading, filtering, sub-setting and serialising,
+        with a check that samples are left and, with ``skip_invalid``, the
+        skip flags (allocated here, before data-loader workers start).
+
+        Raises:
+            ValueError: no samples are left (see :class:`LoadReport`).
+        """
+        if self._fully_initialized:
+            return
+        self._load_report = LoadReport(type(self).__name__, self.ann_file)
+        # mmengine's steps, with the emptiness check before serialising
+        self.data_list = self.load_data_list()
+        self.data_list = self.filter_data()
+        if self._indices is not None:
+            self.data_list = self._get_unserialized_subset(self._indices)
+        for text in self._load_report.warnings():
+            self.load_warnings.append(text)
+            print_log(text, logger='current', level=logging.WARNING)
+        if not self.data_list:
+            raise ValueError(self._load_report.empty_message(
+                self.data_mode, self.filter_cfg, self._min_keypoints,
+                self.sample_interval, self._indices, self.bbox_file))
+        if self.skip_invalid:
+            self._skipped = SkippedSamples(len(self.data_list))
+        if self.serialize_data:
+            self.data_bytes, self.data_address = self._serialize_data()
+        self._fully_initialized = True
+
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline on a copy of sample ``idx`` with the metainfo
         fields of ``PIPELINE_META_KEYS`` added.
 
+        With ``skip_invalid``, a missing or unreadable image (an
+        ``OSError`` from the pipeline) marks the sample and returns None,
+        so that mmengine draws another one.
+
         Raises:
             KeyError: the data info already holds one of those keys.
+            FileNotFoundError, OSError: the image is missing or unreadable
+                (the message adds the sample and the ``skip_invalid``
+                option), or every sample's image failed.
         """
         data_info = self.get_data_info(idx)
         for key in PIPELINE_META_KEYS:
@@ -176,12 +241,52 @@ class BaseCocoStyleDataset(BaseDataset):
                                f'already has {key!r}, a key reserved for '
                                'the metainfo')
             data_info[key] = deepcopy(self._metainfo[key])
-        return self.pipeline(data_info)
+        try:
+            return self.pipeline(data_info)
+        except OSError as err:
+            where = (f'{type(self).__name__} sample {idx} '
+                     f'({self._describe(idx)})')
+            if self._skipped is None:
+                raise type(err)(
+                    f'{where}: {err}. Fix the file, or pass '
+                    'skip_invalid=True to the training dataset to skip such '
+                    'samples (counted and reported at the end of every '
+                    'epoch)') from err
+            self._skipped.mark(idx, err)
+            if self._skipped.all_skipped():
+                raise type(err)(f'{where}: {err}. Every sample of the '
+                                'dataset failed to load, so none can be '
+                                'skipped to; check data_root and '
+                                "data_prefix['img']") from err
+            return None
+
+    def _describe(self, idx: int) -> str:
+        """The image path and annotation id of sample ``idx``."""
+        info = self.get_data_info(idx)
+        ann_id = info.get('id')
+        if isinstance(ann_id, list):  # bottom-up: one id per instance
+            ann_id = ann_id[:3]
+        return f"image {info.get('img_path')!r}, annotation id {ann_id}"
+
+    def skipped_report(self, reset: bool = True) -> Optional[str]:
+        """With ``skip_invalid``: a sentence with the number of samples
+        skipped since the last report and the first few of them (image
+        path, annotation id, missing or unreadable); None when none was
+        skipped. ``reset`` starts a new count."""
+        if self._skipped is None:
+            return None
+        return self._skipped.report(
+            f'{type(self).__name__} (ann_file {self.ann_file!r})',
+            self._describe, reset=reset)
 
     def load_data_list(self) -> List[dict]:
         """Read ``ann_file`` (and ``bbox_file``) into data infos."""
         coco = load_coco_annotations(self.ann_file,
                                      self._metainfo['num_keypoints'])
+        report = self._report()
+        report.num_images = len(coco.images)
+        report.num_annotations = sum(
+            len(anns) for anns in coco.anns_by_image.values())
         if coco.categories:
             self._metainfo['CLASSES'] = deepcopy(coco.categories)
         if self.bbox_file:
@@ -190,6 +295,13 @@ class BaseCocoStyleDataset(BaseDataset):
             return [info for _, infos in self._iter_instances(coco)
                     for info in infos if self._is_valid_instance(info)]
         return self._get_bottomup_data_infos(coco)
+
+    def _report(self) -> LoadReport:
+        # load_data_list may be called without full_init (subclasses, tests)
+        if getattr(self, '_load_report', None) is None:
+            self._load_report = LoadReport(type(self).__name__,
+                                           self.ann_file)
+        return self._load_report
 
     def _sampled(self, img_id: Any) -> bool:
         # Ids need not be ints unless sub-sampling is asked for.
@@ -207,9 +319,23 @@ class BaseCocoStyleDataset(BaseDataset):
                 info = self.parse_data_info(
                     dict(raw_ann_info=ann, raw_img_info=img_info))
                 # A subclass may return None to drop an annotation.
-                if info is not None:
-                    infos.append(info)
+                if info is None:
+                    continue
+                self._record(info, img)
+                infos.append(info)
             yield img_info, infos
+
+    def _record(self, info: dict, img: dict) -> None:
+        """Note in the load report why ``info`` is dropped, or that it
+        has labelled keypoints far outside its image."""
+        report = self._report()
+        reason = self._invalid_reason(info)
+        if reason is not None:
+            report.dropped[reason].append(info.get('id'))
+        elif 'keypoints' in info and far_outside_image(
+                info['keypoints'], info['keypoints_visible'],
+                img['width'], img['height']):
+            report.far_outside.append(info.get('id'))
 
     def parse_data_info(self, raw_data_info: dict) -> Optional[dict]:
         """One instance's data info from ``raw_ann_info`` (a COCO
@@ -244,12 +370,19 @@ class BaseCocoStyleDataset(BaseDataset):
 
     def _is_valid_instance(self, info: Dict) -> bool:
         """Not crowd, enough labelled keypoints, a box of positive size."""
+        return self._invalid_reason(info) is None
+
+    def _invalid_reason(self, info: Dict) -> Optional[str]:
+        """Why ``info`` is dropped (in MMPose's order of checks), or
+        None for a valid instance."""
         if info.get('iscrowd', 0):
-            return False
+            return CROWD
         if info.get('num_keypoints', 0) < self._min_keypoints:
-            return False
+            return FEW_KEYPOINTS
         bbox = info['bbox'][0]
-        return bool(bbox[2] > bbox[0] and bbox[3] > bbox[1])
+        if not (bbox[2] > bbox[0] and bbox[3] > bbox[1]):
+            return BAD_BOX
+        return None
 
     def _get_bottomup_data_infos(self, coco: CocoAnnotations) -> List[dict]:
         """One data info per image; valid instances stacked along axis 0,
@@ -275,45 +408,16 @@ class BaseCocoStyleDataset(BaseDataset):
 
     def _stack_instances(self, infos: List[dict]) -> dict:
         """Arrays concatenated along axis 0, other values listed."""
-        if not infos:
-            num = self._metainfo['num_keypoints']
-            return dict(
-                bbox=np.zeros((0, 4), np.float32),
-                bbox_score=np.zeros(0, np.float32),
-                keypoints=np.zeros((0, num, 2), np.float32),
-                keypoints_visible=np.zeros((0, num), np.float32),
-                area=np.zeros(0, np.float32), id=[], num_keypoints=[],
-                iscrowd=[], segmentation=[], category_id=[], raw_ann_info=[])
-        stacked = {}
-        for key, first in infos[0].items():
-            if key in ('img_id', 'img_path'):
-                continue
-            values = [info[key] for info in infos]
-            stacked[key] = (np.concatenate(values, axis=0)
-                            if isinstance(first, np.ndarray) else values)
-        return stacked
+        return stack_instances(infos, self._metainfo['num_keypoints'])
 
     def _load_detection_results(self, coco: CocoAnnotations) -> List[dict]:
         """One top-down sample per detected box of ``bbox_file``."""
         category_ids = {c['id'] for c in coco.categories if 'id' in c}
         dets = load_detections(self.bbox_file, coco.image_ids, category_ids)
-        images = {img['id']: img for img in coco.images}
-        bboxes = bbox_xywh2xyxy(dets['bbox'])
-        num = self._metainfo['num_keypoints']
-        data_list = []
-        for index, img_id in enumerate(dets['image_id']):
-            if not self._sampled(img_id):
-                continue
-            data_list.append(dict(
-                id=index, img_id=img_id,
-                img_path=osp.join(self.data_prefix['img'],
-                                  images[img_id]['file_name']),
-                bbox=bboxes[index:index + 1].copy(),
-                bbox_score=dets['score'][index:index + 1].copy(),
-                keypoints=np.zeros((1, num, 2), dtype=np.float32),
-                keypoints_visible=np.zeros((1, num), dtype=np.float32),
-                category_id=dets['category_id'][index]))
-        return data_list
+        return detection_data_infos(
+            dets, {img['id']: img for img in coco.images},
+            self.data_prefix['img'], self._metainfo['num_keypoints'],
+            self._sampled)
 
     def filter_data(self) -> List[dict]:
         """Apply ``filter_cfg.bbox_score_thr`` (top-down: keep boxes with

@@ -89,6 +89,17 @@ def _check_annotation(ann: Any, index: int, path: str,
     if len(ann['bbox']) != 4:
         raise ValueError(f'annotation file {path!r}: annotation id {ann_id} '
                          f'has bbox {ann["bbox"]}; expected [x, y, w, h]')
+    for key in ('keypoints', 'bbox'):
+        try:
+            values = np.asarray(ann[key], dtype=np.float64)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or not np.isfinite(values).all():
+            raise ValueError(
+                f'annotation file {path!r}: annotation id {ann_id} has '
+                f'{key} with values that are not finite numbers (NaN, '
+                'infinity, null or text); every value must be a finite '
+                'number (unlabelled keypoints are 0, 0, 0)')
     if ann['image_id'] not in image_ids:
         raise ValueError(f'annotation file {path!r}: annotation id {ann_id} '
                          f'refers to image_id {ann["image_id"]}, which is '
@@ -101,7 +112,9 @@ def load_coco_annotations(path: str, num_keypoints: int) -> CocoAnnotations:
     Raises:
         FileNotFoundError: the file does not exist.
         ValueError: not JSON; an annotation's keypoint list is not 3*K long,
-            its bbox is not 4 numbers, or its image_id is not in ``images``.
+            its bbox is not 4 numbers, its keypoints or bbox hold values
+            that are not finite numbers, or its image_id is not in
+            ``images``.
         KeyError: ``images``/``annotations`` missing, or an image or
             annotation lacks a required key.
     """
