@@ -9,9 +9,6 @@ extreme keypoints and boxes, and crowd polygons anywhere:
 
 Outputs are finite, targets and masks in range, shapes as configured, and
 the recorded input_center/input_scale invert the warp."""
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,18 +22,7 @@ from posekit.datasets.transforms import (BottomupGetHeatmapMask,
 from posekit.structures import transform_points
 
 
-def _load_inputs():
-    name = '_posekit_fuzz_inputs'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name('fuzz_inputs.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-fz = _load_inputs()
+import _posekit_fuzz_inputs as fz  # noqa: E402  (conftest.py)
 INPUT = (64, 48)        # model input (w, h)
 HEATMAP = (16, 12)      # heatmap (W, H)
 HIGHER = (32, 24)       # second level of multi-level targets

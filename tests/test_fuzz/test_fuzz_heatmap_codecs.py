@@ -2,9 +2,6 @@
 gaussian and combined, IntegralRegressionLabel): extreme keypoints encode
 to finite targets in their ranges, and any finite model output decodes to
 finite keypoints."""
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 from hypothesis import given
@@ -15,18 +12,7 @@ from posekit.codecs import (IntegralRegressionLabel, MSRAHeatmap,
                             UDPHeatmap)
 
 
-def _load_inputs():
-    name = '_posekit_fuzz_inputs'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name('fuzz_inputs.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-fz = _load_inputs()
+import _posekit_fuzz_inputs as fz  # noqa: E402  (conftest.py)
 
 # (input (w, h), heatmap (W, H)): strides 1, 4, uneven, and tiny maps.
 SIZES = [((48, 64), (12, 16)), ((64, 48), (16, 12)), ((48, 64), (48, 64)),

@@ -2,9 +2,6 @@
 AssociativeEmbedding, ImagePoseLifting and VideoPoseLifting. Extreme
 keypoints encode to finite labels in their ranges; any finite model output
 decodes to finite keypoints of the documented shapes."""
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,18 +13,7 @@ from posekit.codecs import (AssociativeEmbedding, ImagePoseLifting,
                             RegressionLabel, SimCCLabel, VideoPoseLifting)
 
 
-def _load_inputs():
-    name = '_posekit_fuzz_inputs'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name('fuzz_inputs.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-fz = _load_inputs()
+import _posekit_fuzz_inputs as fz  # noqa: E402  (conftest.py)
 INPUT_SIZES = [(48, 64), (64, 48), (8, 6), (3, 2)]
 
 

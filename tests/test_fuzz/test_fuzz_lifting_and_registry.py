@@ -1,8 +1,5 @@
 """Fuzzing RandomFlipAroundRoot (pose lifting), and a guard that every
 registered transform and codec is fuzzed somewhere in this folder."""
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 from hypothesis import given
@@ -12,18 +9,7 @@ from posekit.datasets.transforms import RandomFlipAroundRoot
 from posekit.registry import KEYPOINT_CODECS, TRANSFORMS
 
 
-def _load_inputs():
-    name = '_posekit_fuzz_inputs'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name('fuzz_inputs.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-fz = _load_inputs()
+import _posekit_fuzz_inputs as fz  # noqa: E402  (conftest.py)
 
 
 @st.composite

@@ -5,9 +5,6 @@ GetBBoxCenterScale -> RandomFlip -> RandomHalfBody -> RandomBBoxTransform
 far outside) and extreme keypoints. Each step either raises its documented
 error or gives finite outputs of the documented shapes; targets stay in
 their ranges and the packed sample has the configured shapes."""
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,18 +18,7 @@ from posekit.datasets.transforms import (GenerateTarget, GetBBoxCenterScale,
                                          RandomHalfBody, TopdownAffine)
 
 
-def _load_inputs():
-    name = '_posekit_fuzz_inputs'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name('fuzz_inputs.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-fz = _load_inputs()
+import _posekit_fuzz_inputs as fz  # noqa: E402  (conftest.py)
 INPUT = (48, 64)        # model input (w, h)
 HEATMAP = (12, 16)      # heatmap (W, H)
 CODECS = {
