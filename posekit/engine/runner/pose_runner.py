@@ -101,7 +101,9 @@ class PoseRunner(Runner):
         :class:`SafeCheckpointHook`), then the NaN guard, the training
         summary, the resume state and the skipped-samples report (before
         the runner logs the hook order)."""
-        from posekit.engine.hooks import ResumeStateHook, SkippedSamplesHook
+        from posekit.engine.hooks import (ResumeStateHook, SkippedSamplesHook,
+                                          TrainSpeedHook,
+                                          build_train_speed_hook)
         hooks = dict(default_hooks or {})
         # mmengine adds this one when a config leaves 'checkpoint' out
         checkpoint = hooks.get('checkpoint',
@@ -119,6 +121,11 @@ class PoseRunner(Runner):
         # silent otherwise
         if not any(isinstance(h, SkippedSamplesHook) for h in self.hooks):
             self.register_hook(SkippedSamplesHook())
+        # opt-in GPU speed options (channels_last, compiled network)
+        speed = build_train_speed_hook(self.cfg.get('train_speed'))
+        if speed is not None and not any(
+                isinstance(h, TrainSpeedHook) for h in self.hooks):
+            self.register_hook(speed)
 
     def build_train_loop(self, loop):
         """mmengine's, with :class:`PoseEpochBasedTrainLoop` for
