@@ -10,6 +10,7 @@ xtcocotools for CrowdPose's ``iou_type='keypoints_crowd'``.
 import contextlib
 import io
 import json
+import logging
 import os.path as osp
 import tempfile
 from collections import OrderedDict
@@ -35,6 +36,48 @@ _CROWD_STATS = ['AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP(E)',
 # decimals: 1e-4 px is below float32 resolution beyond 1024 px, and fixed
 # decimals let the results file be written with array code.
 _DECIMALS = 4
+# per-instance rows of a gather_predictions() dict
+_PER_INSTANCE = ('keypoints', 'keypoint_scores', 'bbox_scores', 'areas',
+                 'bboxes', 'bbox_scales')
+
+
+def first_instance_per_id(preds: Sequence[dict]) -> list:
+    """Keep one instance per (``img_id``, scalar ``id``), the first one
+    processed, as MMPose 1.x's CocoMetric does: a sample whose ``id`` is a
+    single value stands for one instance (a top-down annotation or box), so
+    further instances under the same key (a repeated sample, or extra rows
+    of a multi-instance sample) are dropped. Samples whose ``id`` is a list
+    or array (bottom-up: one id per ground-truth person) or missing are
+    returned unchanged. ``preds`` are :func:`gather_predictions` dicts."""
+    seen = set()
+    out = []
+    dropped = 0
+    for pred in preds:
+        ident = pred.get('id')
+        if ident is None or isinstance(ident, (list, tuple, np.ndarray)):
+            out.append(pred)
+            continue
+        key = (pred['img_id'], ident)
+        num = len(pred['keypoints'])
+        if key in seen:
+            dropped += num
+            continue
+        seen.add(key)
+        if num > 1:
+            dropped += num - 1
+            pred = {k: v[:1] if k in _PER_INSTANCE or (
+                k == 'category_id' and np.ndim(v) > 0) else v
+                for k, v in pred.items()}
+        out.append(pred)
+    if dropped:
+        # not silent: a multi-person sample under one scalar id is usually
+        # a mistake (bottom-up samples carry one id per person)
+        print_log(f'CocoMetric: {dropped} predicted instance(s) share an '
+                  '(img_id, id) key with an earlier one and were not '
+                  'evaluated (one instance per scalar id, as in MMPose); '
+                  'give multi-person samples a list of ids to keep them',
+                  logger='current', level=logging.WARNING)
+    return out
 
 
 def _choice(name: str, value, allowed: Sequence[str]):
@@ -219,7 +262,7 @@ class CocoMetric(BaseMetric):
                              'was not called with any data sample')
         sigmas = self._sigmas()
         preds, gts = zip(*results)
-        arrays = PredictionArrays.from_results(preds)
+        arrays = PredictionArrays.from_results(first_instance_per_id(preds))
         if self.pred_converter is not None:
             conv = transform_pred(
                 dict(keypoints=arrays.keypoints,

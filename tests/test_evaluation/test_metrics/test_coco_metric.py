@@ -131,9 +131,13 @@ def _one_image_gt(tmp_path, num=2):
 
 
 def _image_sample(kpts, scores, bbox_scores):
-    return dict(id=7, img_id=7, pred_instances=dict(
-        keypoints=kpts, keypoint_scores=scores, bbox_scores=bbox_scores,
-        areas=np.full(len(kpts), 30000.)))
+    # several persons in one sample: one id each (a scalar id stands for
+    # one instance, see test_one_instance_per_image_and_scalar_id_as_mmpose)
+    return dict(id=list(range(1, len(kpts) + 1)), img_id=7,
+                pred_instances=dict(
+                    keypoints=kpts, keypoint_scores=scores,
+                    bbox_scores=bbox_scores,
+                    areas=np.full(len(kpts), 30000.)))
 
 
 @pytest.mark.parametrize('mode,expected', [
@@ -329,3 +333,29 @@ def test_bottomup_sample_lists_ground_truth_categories(tmp_path):
     mixed = dict(sample, category_id=[1, 2])
     with pytest.raises(ValueError, match=r'categories \[1, 2\].*1 predict'):
         _evaluate(CocoMetric(ann_file=path), [mixed])
+
+
+def test_one_instance_per_image_and_scalar_id_as_mmpose(tmp_path):
+    """MMPose keeps one instance per (img_id, id) when id is a single
+    value (the first processed), so a two-person sample under one id
+    finds one of the two people; under a list of ids (bottom-up) both."""
+    path, kpts = _one_image_gt(tmp_path)
+    sample = dict(_image_sample(kpts.astype(np.float32), np.ones((2, 17)),
+                                np.array([.9, .8])), id=7)
+    prefix = str(tmp_path / 'scalar')
+    scalar = _evaluate(CocoMetric(ann_file=path, outfile_prefix=prefix),
+                       [sample])
+    with open(prefix + '.keypoints.json') as f:
+        (kept, ) = json.load(f)
+    assert kept['score'] == pytest.approx(0.9)  # the first instance
+    assert kept['keypoints'][:2] == pytest.approx(kpts[0, 0].tolist(),
+                                                  abs=1e-4)
+    assert scalar['AR'] == pytest.approx(0.5)
+    # a later sample under the same key adds nothing, even a better one
+    later = dict(sample, pred_instances=dict(
+        sample['pred_instances'], bbox_scores=np.array([.95, .95])))
+    again = _evaluate(CocoMetric(ann_file=path), [sample, later])
+    assert again == scalar
+    listed = _evaluate(CocoMetric(ann_file=path), [dict(sample, id=[1, 2])])
+    assert listed['AP'] == pytest.approx(1.0)
+    assert listed['AR'] == pytest.approx(1.0)
