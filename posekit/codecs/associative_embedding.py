@@ -8,6 +8,8 @@ from torch import Tensor
 
 from posekit.registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec
+from .utils.ae_candidates import (find_peaks, topk_from_peaks,
+                                  topk_of_peak_map)
 from .utils.ae_grouping import fill_missing_keypoints, group_keypoints_by_tags
 from .utils.gaussian_heatmap import (generate_gaussian_heatmaps,
                                      generate_udp_gaussian_heatmaps)
@@ -265,12 +267,24 @@ class AssociativeEmbedding(BaseKeypointCodec):
         heatmaps, tags = self._check_outputs(batch_heatmaps, batch_tags)
         b, k, h, w = heatmaps.shape
         order = self.decode_keypoint_order or list(range(k))
-        peaks = batch_heatmap_nms(heatmaps, self.decode_nms_kernel)
-        vals, cand_tags, locs = (t.cpu().numpy() for t in
-                                 batch_topk_candidates(peaks, tags,
-                                                       self.decode_topk))
         heatmaps_np = heatmaps.cpu().numpy()
         tags_np = tags.cpu().numpy()
+        # Sparse peak search where the maps allow it; the dense torch path
+        # otherwise and for tied scores (torch.topk fixes their order).
+        peaks = find_peaks(heatmaps_np, self.decode_nms_kernel)
+        candidates = None if peaks is None else topk_from_peaks(
+            heatmaps_np, tags_np, peaks, self.decode_topk,
+            self.decode_keypoint_thr)
+        if candidates is None:
+            if peaks is None:
+                nms = batch_heatmap_nms(heatmaps, self.decode_nms_kernel)
+                candidates = tuple(t.cpu().numpy() for t in
+                                   batch_topk_candidates(nms, tags,
+                                                         self.decode_topk))
+            else:
+                candidates = topk_of_peak_map(heatmaps_np, peaks, tags_np,
+                                              self.decode_topk)
+        vals, cand_tags, locs = candidates
         scale = self.scale_factor
         results: DecodeResult = ([], [], [])
         for i in range(b):

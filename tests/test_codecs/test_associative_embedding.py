@@ -310,3 +310,93 @@ def test_bad_inputs_raise_clear_errors():
         codec.decode(maps, maps)
     with pytest.raises(ValueError, match=r'keypoints must have shape'):
         codec.encode(np.zeros((2, 17), np.float32))
+
+
+# ---- the sparse peak search gives the dense path's results exactly ----
+def _slow_nms(maps, kernel):
+    """Reference NMS, one cell at a time: the cell where it is the maximum
+    of its window (clipped to the map), 0 elsewhere."""
+    out = np.zeros_like(maps)
+    r = kernel // 2
+    n, h, w = maps.shape
+    for c in range(n):
+        for y in range(h):
+            for x in range(w):
+                win = maps[c, max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1]
+                if maps[c, y, x] == win.max():
+                    out[c, y, x] = maps[c, y, x]
+    return out
+
+
+def test_sparse_peaks_equal_a_slow_window_maximum():
+    from posekit.codecs.utils.ae_candidates import find_peaks, peak_map
+    rng = np.random.default_rng(3)
+    maps = np.zeros((2, 3, 19, 23), np.float32)
+    yy, xx = np.mgrid[:19, :23]
+    for b in range(2):
+        for k in range(3):
+            for _ in range(4):  # blobs, some with plateaus, on the edges
+                cy, cx = rng.integers(0, 19), rng.integers(0, 23)
+                maps[b, k] = np.maximum(maps[b, k], np.round(np.exp(
+                    -((yy - cy) ** 2 + (xx - cx) ** 2) / 1.5) * 4) / 4)
+    maps[0, 0, 0, 0] = -0.5  # a negative cell is no peak next to zeros
+    maps[1, 1, 10:12, 10:12] = 2.0  # a plateau: all four are peaks
+    maps[0, 2, 3, [3, 5]] = 3.0  # equal maxima two cells apart
+    for kernel in (3, 5, 7):
+        peaks = find_peaks(maps, kernel)
+        want = _slow_nms(maps.reshape(6, 19, 23), kernel).reshape(maps.shape)
+        assert peaks is not None
+        np.testing.assert_array_equal(peak_map(maps, peaks), want)
+    assert find_peaks(maps, 1) is None  # every cell is a peak: dense path
+    bad = maps.copy()
+    bad[1, 2, 5, 5] = np.nan
+    assert find_peaks(bad, 5) is None
+
+
+def test_short_row_topk_orders_ties_as_torch_topk_on_whole_maps():
+    import torch.nn.functional as F
+    from posekit.codecs.utils.ae_candidates import (find_peaks,
+                                                    topk_of_peak_map)
+    rng = np.random.default_rng(4)
+    codec = _codec()
+    # Encoded maps peak at exactly 1.0: 12 tied peaks per keypoint.
+    maps = codec.encode(rng.uniform(0, 512, (12, 17, 2)))['heatmaps'][None]
+    tags = rng.normal(size=(1, 34, 128, 128)).astype(np.float32)
+    maps[0, 3, :3, :3] = -0.5  # a negative peak among the first cells
+    maps[0, 3, 0, 0] = -0.25
+    peaks = find_peaks(maps, 5)
+    nms = torch.from_numpy(maps) * (torch.from_numpy(maps) == F.max_pool2d(
+        torch.from_numpy(maps), 5, 1, 2))
+    for topk in (5, 30, 300):  # 300 * 64 > 128 * 128: whole rows
+        vals, idx = nms.reshape(1, 17, -1).topk(topk)
+        got_vals, got_tags, got_locs = topk_of_peak_map(maps, peaks, tags,
+                                                        topk)
+        np.testing.assert_array_equal(got_vals, vals.numpy())
+        np.testing.assert_array_equal(got_locs[..., 1] * 128 +
+                                      got_locs[..., 0], idx.numpy())
+        k = np.arange(17)[None, :, None]
+        np.testing.assert_array_equal(
+            got_tags[..., 1], tags[0, 17 + k, idx.numpy() // 128,
+                                   idx.numpy() % 128])
+    assert (vals.numpy()[0, :, :5] == 1).all()  # the ties were there
+
+
+@pytest.mark.parametrize('case', ['encoded', 'noisy', 'shared', 'udp'])
+def test_sparse_and_dense_decoding_agree_exactly(case, monkeypatch):
+    import posekit.codecs.associative_embedding as module
+    rng = np.random.default_rng(7)
+    codec = _codec(use_udp=case == 'udp', decode_max_instances=30)
+    kpts = _separated_persons(rng, 5)
+    heat = codec.encode(kpts)['heatmaps'][None]
+    if case == 'noisy':  # no ties, some weak false peaks
+        heat = heat * rng.uniform(0.5, 1, heat.shape).astype(np.float32)
+    channels = 1 if case == 'shared' else 17
+    tags = rng.normal(size=(1, channels, 128, 128)).astype(np.float32)
+    tags = torch.from_numpy(np.round(tags * 2))
+    heat = torch.from_numpy(heat)
+    sparse = codec.batch_decode(heat, tags)
+    monkeypatch.setattr(module, 'find_peaks', lambda *args: None)
+    dense = codec.batch_decode(heat, tags)
+    assert len(sparse[0][0]) > 0
+    for got, want in zip(sparse, dense):
+        np.testing.assert_array_equal(got[0], want[0])

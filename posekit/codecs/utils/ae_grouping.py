@@ -211,37 +211,47 @@ def group_keypoints_by_tags(vals: np.ndarray, tags: np.ndarray,
     tags = np.asarray(tags, dtype=np.float32)
     joints_all = np.concatenate(
         [locs.astype(np.float32), vals.astype(np.float32)[..., None]], -1)
+    keep_all = vals > val_thr                                   # (K, M)
+    # Checked for all keypoints at once; reported for the first one the
+    # loop below would reach.
+    bad = keep_all & ~(np.isfinite(tags).all(-1) &
+                       np.isfinite(joints_all).all(-1))
+    if bad.any():
+        idx = next(int(i) for i in keypoint_order if bad[int(i)].any())
+        raise ValueError(
+            f'group_keypoints_by_tags: keypoint {idx} has candidates with'
+            ' non-finite scores or tags; heatmaps and tags must be '
+            'finite')
+    counts = keep_all.sum(1).tolist()
     groups = _Groups(k * m, k, tags.shape[2])
     for idx in keypoint_order:
-        keep = vals[idx] > val_thr
-        if not keep.any():
+        if not counts[idx]:
             continue
+        keep = keep_all[idx]
         cand_tags, cand_joints = tags[idx][keep], joints_all[idx][keep]
-        if not np.isfinite(cand_tags).all() or not np.isfinite(
-                cand_joints).all():
-            raise ValueError(
-                f'group_keypoints_by_tags: keypoint {idx} has candidates with'
-                ' non-finite scores or tags; heatmaps and tags must be '
-                'finite')
         size = groups.size
-        matched_row = np.full(size, -1)
         if size == 0:
             unmatched = np.arange(len(cand_tags))
+            matched_row = np.full(0, -1)
         else:
             means = groups.means()
             diff = cand_tags[:, None].astype(np.float64) - means[None]
-            dist = np.sqrt((diff * diff).sum(-1))                  # (U, G)
-            cost = np.round(dist) * 100 - cand_joints[:, 2:3]
+            dist = np.sqrt(np.add.reduce(diff * diff, axis=-1))    # (U, G)
+            cost = dist.round() * 100 - cand_joints[:, 2:3]
             if len(cost) > size:
-                cost = np.pad(cost, ((0, 0), (0, len(cost) - size)),
-                              constant_values=_NEW_INSTANCE_COST)
+                padded = np.full((len(cost), len(cost)), _NEW_INSTANCE_COST)
+                padded[:, :size] = cost
+                cost = padded
             rows, cols = linear_sum_assignment(cost)
             ok = cols < size
             ok[ok] = dist[rows[ok], cols[ok]] < tag_thr
-            matched_row[cols[ok]] = rows[ok]
-            groups.add_matched(cols[ok], idx, cand_joints[rows[ok]],
-                               cand_tags[rows[ok]])
+            good_rows, good_cols = rows[ok], cols[ok]
+            groups.add_matched(good_cols, idx, cand_joints[good_rows],
+                               cand_tags[good_rows])
             unmatched = rows[~ok]
+            if len(unmatched):
+                matched_row = np.full(size, -1)
+                matched_row[good_cols] = good_rows
         if len(unmatched):
             groups.add_unmatched(idx, cand_joints, cand_tags, unmatched,
                                  matched_row)
@@ -314,9 +324,14 @@ def fill_missing_keypoints(keypoints: np.ndarray, scores: np.ndarray,
     for start in range(0, len(miss_n), chunk):
         sel = slice(start, start + chunk)
         diff = maps[:, miss_c[sel]] - means[miss_n[sel]].T[..., None, None]
-        dist = np.sqrt(np.add.reduce(diff * diff, axis=0))      # (P, H, W)
-        cost = np.round(dist) * np.float32(100) - heatmaps[miss_k[sel]]
-        best = cost.reshape(len(dist), -1).argmin(1)
+        diff *= diff
+        # In place, each step rounded as the expression would round it.
+        cost = diff[0] if dim == 1 else np.add.reduce(diff, axis=0)
+        np.sqrt(cost, out=cost)                                 # (P, H, W)
+        cost.round(out=cost)
+        cost *= np.float32(100)
+        cost -= heatmaps[miss_k[sel]]
+        best = cost.reshape(len(cost), -1).argmin(1)
         by, bx = np.divmod(best, w)
         keypoints[miss_n[sel], miss_k[sel]] = np.stack([bx, by], -1)
         scores[miss_n[sel], miss_k[sel]] = heatmaps[miss_k[sel], by, bx]
