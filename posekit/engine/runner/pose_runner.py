@@ -29,6 +29,7 @@
   loaded.
 """
 import logging
+import uuid
 from collections import OrderedDict
 from typing import Any, Dict, Optional, Union
 
@@ -277,6 +278,21 @@ class PoseRunner(Runner):
                 full(module.state_dict()), full(loaded))
             print_log(text, logger='current',
                       level=logging.INFO if exact else logging.WARNING)
+
+    def build_visualizer(self, visualizer=None):
+        """mmengine's, but a visualizer config without a ``name`` gets one
+        unique to this runner. mmengine names it after the experiment
+        (config name + timestamp to the second) and returns an existing
+        instance of that name, so two runners started in the same second
+        in one process would share one visualizer and write their scalars
+        into the first one's log dir."""
+        if visualizer is None:
+            visualizer = dict(type='Visualizer',
+                              vis_backends=[dict(type='LocalVisBackend')])
+        if isinstance(visualizer, dict) and visualizer.get('name') is None:
+            visualizer = dict(visualizer, name=(
+                f'{self._experiment_name}-{uuid.uuid4().hex[:8]}'))
+        return super().build_visualizer(visualizer)
 
     def build_model(self, model: Union[nn.Module, Dict]) -> nn.Module:
         if isinstance(model, nn.Module):
