@@ -14,16 +14,18 @@ which resolves only those methods.
 ``CheckpointLoader`` (local files, ``http(s)://``, ``torchvision://``,
 ``open-mmlab://``, ``mmcls://``, ``s3://``, ``pavi://``) through
 :func:`safe_load`. The one way around the allow-list is
-:func:`trusted_load`, which has to be called explicitly (see
+:func:`trusted_load`, which has to be called explicitly and extends the
+list by the globals it names, for that call only (see
 ``docs/safe_checkpoints.md``).
 """
+import importlib
 import io
 import os
 import pickle
 import struct
 import warnings
 import zipfile
-from typing import Any, List, Optional, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -45,7 +47,7 @@ class CheckpointDownloadError(RuntimeError):
 
 
 class TrustedLoadWarning(UserWarning):
-    """:func:`trusted_load` was used: the allow-list was bypassed."""
+    """:func:`trusted_load` was used: the allow-list was extended."""
 
 
 # HistoryBuffer's built-in statistics; registered extras are added at load
@@ -170,33 +172,63 @@ def safe_load(file: FileLike, map_location: Any = None) -> Any:
         raise mapped from None
 
 
-def trusted_load(file: FileLike, map_location: Any = None) -> Any:
-    """Load a checkpoint **with full pickle**, bypassing the allow-list.
+def _resolve_global(item: Any) -> Any:
+    """An allow-list entry: an object, or its ``'module.Name'`` path."""
+    if not isinstance(item, str):
+        return item
+    module, _, attr = item.rpartition('.')
+    if not module:
+        raise ValueError(f'trusted_load: {item!r} is not a "module.Name" '
+                         'path (copy it from the UnsafeCheckpointError '
+                         'message)')
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f'trusted_load: cannot import {item!r} ({err}); '
+                         'install the package that defines it') from None
 
-    The one opt-out for legacy files you made yourself or fully trust:
-    unpickling can run any code the file contains. Warns with
-    :class:`TrustedLoadWarning` every time. Never called by posekit itself;
-    convert such a file once into a safe one (``docs/safe_checkpoints.md``).
+
+def trusted_load(file: FileLike, allow: Sequence[Any],
+                 map_location: Any = None) -> Any:
+    """Load a checkpoint that needs globals beyond posekit's allow-list,
+    allowing exactly ``allow`` for this one call.
+
+    The one opt-out for legacy files you made yourself or fully trust
+    (e.g. an ``argparse.Namespace`` or a config class in ``meta``). It is
+    still ``torch.load(weights_only=True)``: only the named classes or
+    functions (objects, or ``'module.Name'`` strings as the
+    :class:`UnsafeCheckpointError` message names them) are added, never
+    arbitrary code. Warns with :class:`TrustedLoadWarning` every time.
+    Never called by posekit itself; convert such a file once into a safe
+    one (``docs/safe_checkpoints.md``).
 
     Raises:
         FileNotFoundError: ``file`` is a path that does not exist.
+        ValueError: ``allow`` is empty or names something unimportable.
+        UnsafeCheckpointError: the file needs yet another global.
         CorruptCheckpointError: the file is corrupt or not a checkpoint.
     """
+    if isinstance(allow, str) or not allow:
+        raise ValueError('trusted_load needs allow=[...], the globals the '
+                         'file may use (e.g. ["argparse.Namespace"]); '
+                         'safe_load names them when it refuses a file')
+    extra = [_resolve_global(item) for item in allow]
     file = _checked_path(file)
     name = file if isinstance(file, str) else '<in-memory checkpoint>'
     with warnings.catch_warnings():
         warnings.simplefilter('always', TrustedLoadWarning)
         warnings.warn(
-            f'trusted_load({name!r}): loading with weights_only=False; '
-            'any code inside the file runs now. Only do this for files '
-            'you made yourself or fully trust', TrustedLoadWarning,
+            f'trusted_load({name!r}): allowing {list(allow)} beyond '
+            "posekit's checkpoint allow-list. Only do this for files you "
+            'made yourself or fully trust', TrustedLoadWarning,
             stacklevel=2)
     try:
-        return torch.load(file, map_location=map_location,
-                          weights_only=False)
+        with torch.serialization.safe_globals(allowed_globals() + extra):
+            return torch.load(file, map_location=map_location,
+                              weights_only=True)
     except Exception as err:
         mapped = _classify(name, err)
-        if mapped is None or isinstance(mapped, UnsafeCheckpointError):
+        if mapped is None:
             raise
         raise mapped from None
 

@@ -200,18 +200,45 @@ def test_corrupt_file_is_reported_as_corrupt_not_unsafe(tmp_path, name):
 
 
 def test_trusted_load_is_the_explicit_opt_out(tmp_path):
-    marker = tmp_path / 'marker'
+    """A legacy file with an argparse.Namespace in its meta is refused by
+    safe_load (which names the global); trusted_load loads it when that
+    global is allowed, still without running code from the file."""
+    import argparse
     path = tmp_path / 'legacy.pth'
     torch.save({'state_dict': {'w': torch.ones(2)},
-                'payload': _WritesMarker(str(marker))}, path)
-    with pytest.raises(UnsafeCheckpointError):
+                'meta': {'args': argparse.Namespace(lr=0.1)}}, path)
+    with pytest.raises(UnsafeCheckpointError, match='argparse.Namespace'):
         safe_load(str(path))
-    assert not marker.exists()
     with pytest.warns(TrustedLoadWarning, match='legacy.pth'):
-        ck = trusted_load(str(path))
-    # full unpickling: the file's code did run
-    assert marker.exists()
+        ck = trusted_load(str(path), allow=['argparse.Namespace'])
     assert torch.equal(ck['state_dict']['w'], torch.ones(2))
+    assert ck['meta']['args'].lr == 0.1
+    # the object itself works too
+    with pytest.warns(TrustedLoadWarning):
+        ck = trusted_load(str(path), allow=[argparse.Namespace])
+    assert ck['meta']['args'].lr == 0.1
+
+
+def test_trusted_load_never_runs_code(tmp_path):
+    """Allowing one class does not open the door to anything else: the
+    code-running payload is still refused and never runs."""
+    marker = tmp_path / 'marker'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)},
+                'payload': _WritesMarker(str(marker))}, path)
+    with pytest.warns(TrustedLoadWarning), \
+            pytest.raises(UnsafeCheckpointError, match='evil.pth'):
+        trusted_load(str(path), allow=['argparse.Namespace'])
+    assert not marker.exists()
+
+
+def test_trusted_load_needs_named_globals(tmp_path):
+    path = tmp_path / 'a.pth'
+    torch.save({'w': torch.ones(1)}, path)
+    with pytest.raises(ValueError, match='needs allow='):
+        trusted_load(str(path), allow=[])
+    with pytest.raises(ValueError, match="cannot import 'nosuch.Thing'"):
+        trusted_load(str(path), allow=['nosuch.Thing'])
 
 
 def test_trusted_load_reports_corrupt_files(tmp_path):
@@ -219,4 +246,4 @@ def test_trusted_load_reports_corrupt_files(tmp_path):
     path.write_text('not a checkpoint')
     with pytest.warns(TrustedLoadWarning), \
             pytest.raises(CorruptCheckpointError, match='text.pth'):
-        trusted_load(str(path))
+        trusted_load(str(path), allow=['argparse.Namespace'])
