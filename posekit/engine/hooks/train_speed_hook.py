@@ -26,8 +26,8 @@ from typing import Any, List, Optional, Union
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from posekit.engine.unwrap import unwrap_model
 from posekit.registry import HOOKS
 
 TRAIN_SPEED_KEYS = ('channels_last', 'compile')
@@ -66,7 +66,7 @@ def apply_channels_last(model: nn.Module):
     valid. Returns the forward-hook handle of the preprocessor (``None``
     without a preprocessor); ``handle.remove()`` undoes the input part.
     """
-    inner = model.module if is_model_wrapper(model) else model
+    inner = unwrap_model(model)
     inner.to(memory_format=torch.channels_last)
     preprocessor = getattr(inner, 'data_preprocessor', None)
     if isinstance(preprocessor, nn.Module):
@@ -79,7 +79,7 @@ def compile_network(model: nn.Module, options: Optional[dict] = None
     """Compile ``model``'s ``backbone``, ``neck`` and ``head`` (those it
     has) in place with ``nn.Module.compile(**options)``; returns the names
     compiled. Compilation itself happens at the first call."""
-    inner = model.module if is_model_wrapper(model) else model
+    inner = unwrap_model(model)
     done = []
     for name in COMPILED_PARTS:
         part = getattr(inner, name, None)

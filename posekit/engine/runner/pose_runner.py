@@ -37,11 +37,11 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_with_prefix)
 
+from posekit.engine.unwrap import unwrap_model
 from posekit.registry import MODELS, RUNNERS
 from posekit.utils.checkpoint import install_safe_loader
 from .atomic_backend import BACKEND_NAME
@@ -59,10 +59,6 @@ def _takes_images(model: Dict) -> bool:
     obj_type = model.get('type')
     cls = MODELS.get(obj_type) if isinstance(obj_type, str) else obj_type
     return getattr(cls, 'takes_images', True)
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 def _is_type(cfg: Any, names: tuple, cls: type) -> bool:
@@ -227,7 +223,7 @@ class PoseRunner(Runner):
         else:
             checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        model = _unwrap(self.model)
+        model = unwrap_model(self.model)
         state_dict = apply_revise_keys(
             checkpoint.get('state_dict', checkpoint), revise_keys)
         expected = model.state_dict()
@@ -251,7 +247,7 @@ class PoseRunner(Runner):
     def _init_model_weights(self) -> None:
         """mmengine's weight initialisation, then a load report for every
         ``init_cfg=dict(type='Pretrained', ...)``."""
-        model = _unwrap(self.model)
+        model = unwrap_model(self.model)
         pretrained = [] if getattr(model, 'is_init', False) \
             else list(pretrained_inits(model))
         super()._init_model_weights()

@@ -5,13 +5,10 @@ from typing import List
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import IterBasedTrainLoop
 
-
-def _unwrap(model):
-    return model.module if is_model_wrapper(model) else model
+from posekit.engine.unwrap import unwrap_model
 
 
 def plural(count: int, word: str) -> str:
@@ -31,7 +28,7 @@ def training_summary(runner) -> str:
     """Parameters, data sizes, batch sizes, learning rate, schedule and
     work dir of ``runner``'s run (a :class:`PoseRunner` whose optimizer,
     loops and dataloaders are built), as logged when training starts."""
-    model = _unwrap(runner.model)
+    model = unwrap_model(runner.model)
     count = lambda m, train=False: sum(  # noqa: E731
         p.numel() for p in m.parameters() if p.requires_grad or not train)
     parts = ', '.join(f'{name} {type(m).__name__} {count(m):,}'

@@ -23,10 +23,10 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import torch
 from mmengine.dist import all_gather_object
-from mmengine.model import is_model_wrapper
 from mmengine.runner import ValLoop, autocast
 from torch.utils.data import DataLoader
 
+from posekit.engine.unwrap import unwrap_model
 from posekit.registry import LOOPS
 
 PIPELINE_KEY = 'val_dataloader.dataset.pipeline'
@@ -162,7 +162,7 @@ class PoseValLoop(ValLoop):
         if not _has_targets(samples[0]):
             raise ValueError(_NO_TARGETS)
         model = self.runner.model
-        module = model.module if is_model_wrapper(model) else model
+        module = unwrap_model(model)
         data = module.data_preprocessor(data_batch, False)
         try:
             if isinstance(data, dict):
