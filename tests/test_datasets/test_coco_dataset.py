@@ -81,6 +81,19 @@ def test_prepare_data_merges_metainfo(shared_data):
     assert 'flip_indices' not in dataset.get_data_info(0)
 
 
+def test_each_sample_gets_its_own_metainfo_copy(shared_data):
+    dataset = _coco(shared_data, pipeline=[dict(type='_CocoTestKeepFields')])
+    first = dataset[0]
+    first['flip_indices'][1] = 99
+    first['sigmas'][0] = -1.
+    first['skeleton_links'].clear()
+    second = dataset[0]
+    assert second['flip_indices'][1] == 2
+    assert second['sigmas'][0] == pytest.approx(0.026)
+    assert len(second['skeleton_links']) == 19
+    assert dataset.metainfo['flip_indices'][1] == 2
+
+
 def test_filters(shared_data):
     raw = _raw(shared_data)
     at_least_16 = [a for a in raw['annotations']

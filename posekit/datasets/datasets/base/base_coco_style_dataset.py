@@ -13,6 +13,7 @@ from ..utils import parse_pose_metainfo
 from .build_pipeline import build_pipeline
 from .data_infos import detection_data_infos, stack_instances
 from .coco_files import CocoAnnotations, load_coco_annotations, load_detections
+from .pipeline_meta import PipelineMeta
 from .load_checks import (BAD_BOX, CROWD, FEW_KEYPOINTS, LoadReport,
                           far_outside_image)
 from .skipped_samples import SkippedSamples
@@ -21,11 +22,6 @@ __all__ = ['BaseCocoStyleDataset']
 
 _DATA_MODES = ('topdown', 'bottomup')
 _FILTER_KEYS = ('bbox_score_thr', 'filter_empty_gt', 'min_keypoints')
-# Metainfo fields the transforms read from each sample (flip, half-body,
-# keypoint weights, OKS sigmas); merged into a copy of the data info.
-PIPELINE_META_KEYS = ('dataset_name', 'flip_indices', 'flip_pairs',
-                      'upper_body_ids', 'lower_body_ids',
-                      'dataset_keypoint_weights', 'sigmas', 'skeleton_links')
 
 
 @DATASETS.register_module()
@@ -123,6 +119,7 @@ class BaseCocoStyleDataset(BaseDataset):
         self.data_mode = data_mode
         self.skip_invalid = bool(skip_invalid)
         self._skipped: Optional[SkippedSamples] = None
+        self._pipeline_meta: Optional[PipelineMeta] = None
         self.load_warnings: List[str] = []
         self.bbox_file = bbox_file
         self.sample_interval = sample_interval
@@ -222,7 +219,7 @@ class BaseCocoStyleDataset(BaseDataset):
 
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline on a copy of sample ``idx`` with the metainfo
-        fields of ``PIPELINE_META_KEYS`` added.
+        fields of ``PIPELINE_META_KEYS`` added (see :class:`PipelineMeta`).
 
         With ``skip_invalid``, a missing or unreadable image (an
         ``OSError`` from the pipeline) marks the sample and returns None,
@@ -234,13 +231,10 @@ class BaseCocoStyleDataset(BaseDataset):
                 (the message adds the sample and the ``skip_invalid``
                 option), or every sample's image failed.
         """
-        data_info = self.get_data_info(idx)
-        for key in PIPELINE_META_KEYS:
-            if key in data_info:
-                raise KeyError(f'{type(self).__name__}: data info {idx} '
-                               f'already has {key!r}, a key reserved for '
-                               'the metainfo')
-            data_info[key] = deepcopy(self._metainfo[key])
+        if self._pipeline_meta is None:
+            self._pipeline_meta = PipelineMeta(type(self).__name__,
+                                               self._metainfo)
+        data_info = self._pipeline_meta.add_to(self.get_data_info(idx), idx)
         try:
             return self.pipeline(data_info)
         except OSError as err:

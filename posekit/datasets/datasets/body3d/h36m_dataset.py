@@ -10,7 +10,7 @@ from mmengine.dataset import BaseDataset
 
 from posekit.registry import DATASETS
 from ..base import build_pipeline
-from ..base.base_coco_style_dataset import PIPELINE_META_KEYS
+from ..base.pipeline_meta import PipelineMeta
 from ..utils import parse_pose_metainfo
 from .camera_params import load_camera_params
 
@@ -274,12 +274,9 @@ class Human36mDataset(BaseDataset):
 
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline on sample ``idx`` with the metainfo fields of
-        ``PIPELINE_META_KEYS`` added."""
-        info = self.get_data_info(idx)
-        for key in PIPELINE_META_KEYS:
-            if key in info:
-                raise KeyError(f'{type(self).__name__}: data info {idx} '
-                               f'already has {key!r}, a key reserved for '
-                               'the metainfo')
-            info[key] = deepcopy(self._metainfo[key])
-        return self.pipeline(info)
+        ``PIPELINE_META_KEYS`` added (see :class:`PipelineMeta`)."""
+        meta = getattr(self, '_pipeline_meta', None)
+        if meta is None:
+            meta = self._pipeline_meta = PipelineMeta(type(self).__name__,
+                                                      self._metainfo)
+        return self.pipeline(meta.add_to(self.get_data_info(idx), idx))
