@@ -1,6 +1,7 @@
 """LoadImage: read the sample's image from disk (or take the one given)."""
 import os
-from typing import Optional
+import stat
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -21,6 +22,10 @@ _CV2_FLAGS = {
     | cv2.IMREAD_GRAYSCALE,
 }
 _DECODE_BACKENDS = ('cv2', 'turbojpeg', 'pillow', 'tifffile')
+# With reuse_last, a decoded image is kept (and copied for the caller)
+# until this many reads in a row named a new file; from then on only the
+# name is kept, until a file comes twice in a row again.
+_KEEP_WHILE_MISSES = 16
 
 
 @TRANSFORMS.register_module()
@@ -41,6 +46,17 @@ class LoadImage(BaseTransform):
         backend_args: mmengine file-backend arguments for non-local storage.
         ignore_empty: return ``None`` (the dataset then draws another
             sample) instead of raising for a missing or unreadable file.
+        reuse_last: keep the last decoded image and hand out a copy of it
+            when the next sample names the same file (same path, and for
+            a local file the same size and modification time), instead
+            of decoding it again. Top-down samples of one image come in a
+            row during validation and testing, and in training with
+            :class:`~posekit.datasets.samplers.ImageGroupedSampler`; there
+            this saves one decode per extra person. Costs one image of
+            memory per data-loader worker and one copy per sample; after
+            16 reads in a row without a repeat (bottom-up data, shuffled
+            top-down data) it stops keeping images, and so stops copying,
+            until a file comes twice in a row again.
 
     Raises:
         FileNotFoundError: the image file does not exist (names the path).
@@ -52,7 +68,8 @@ class LoadImage(BaseTransform):
     def __init__(self, to_float32: bool = False, color_type: str = 'color',
                  imdecode_backend: str = 'cv2',
                  backend_args: Optional[dict] = None,
-                 ignore_empty: bool = False) -> None:
+                 ignore_empty: bool = False,
+                 reuse_last: bool = True) -> None:
         if color_type not in _CV2_FLAGS:
             raise ValueError(f'LoadImage: color_type must be one of '
                              f'{tuple(_CV2_FLAGS)}, got {color_type!r}')
@@ -65,16 +82,51 @@ class LoadImage(BaseTransform):
         self.backend_args = None if backend_args is None else \
             dict(backend_args)
         self.ignore_empty = ignore_empty
+        self.reuse_last = bool(reuse_last)
+        self._last: Optional[Tuple[tuple, Optional[np.ndarray]]] = None
+        self._misses = 0
 
     def _read(self, path: str) -> Optional[np.ndarray]:
-        """Decode the image at ``path``; ``None`` only with ignore_empty."""
+        """Decode the image at ``path`` (or copy the last decode of that
+        very file); ``None`` only with ignore_empty."""
         local = self.backend_args is None and '://' not in path
-        if local and not os.path.isfile(path):
-            if self.ignore_empty:
-                return None
-            raise FileNotFoundError(
-                f'LoadImage: image file {path!r} (results["img_path"]) does '
-                'not exist; check the dataset\'s data_root/data_prefix')
+        key: tuple = (path, )
+        if local:
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None
+            if st is None or not stat.S_ISREG(st.st_mode):
+                if self.ignore_empty:
+                    return None
+                raise FileNotFoundError(
+                    f'LoadImage: image file {path!r} (results["img_path"]) '
+                    'does not exist; check the dataset\'s '
+                    'data_root/data_prefix')
+            key = (path, st.st_size, st.st_mtime_ns)
+        if not self.reuse_last:
+            return self._decode(path, local)
+        last_key, kept = self._last if self._last else (None, None)
+        if key == last_key:
+            self._misses = 0
+            if kept is not None:
+                return kept.copy()
+        else:
+            self._misses += 1
+        img = self._decode(path, local)
+        if img is None:
+            return None
+        if self._misses > _KEEP_WHILE_MISSES:
+            # No file came twice in a row lately (bottom-up samples,
+            # shuffled top-down ones): skip the copy, remember the name.
+            self._last = (key, None)
+            return img
+        # The caller gets a copy: later transforms may change their array
+        # in place, and the kept one must stay as decoded.
+        self._last = (key, img)
+        return img.copy()
+
+    def _decode(self, path: str, local: bool) -> Optional[np.ndarray]:
         try:
             if local and self.imdecode_backend == 'cv2':
                 img = cv2.imread(path, _CV2_FLAGS[self.color_type])
@@ -123,9 +175,17 @@ class LoadImage(BaseTransform):
         results['ori_shape'] = img.shape[:2]
         return results
 
+    def __getstate__(self) -> dict:
+        # Workers and saved pipelines do not carry the kept image along.
+        state = self.__dict__.copy()
+        state['_last'] = None
+        state['_misses'] = 0
+        return state
+
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(to_float32={self.to_float32}, '
                 f'color_type={self.color_type!r}, '
                 f'imdecode_backend={self.imdecode_backend!r}, '
                 f'backend_args={self.backend_args}, '
-                f'ignore_empty={self.ignore_empty})')
+                f'ignore_empty={self.ignore_empty}, '
+                f'reuse_last={self.reuse_last})')
