@@ -2,7 +2,6 @@
 from numbers import Integral, Real
 from typing import Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
@@ -12,6 +11,7 @@ from posekit.structures import (get_udp_warp_matrix, get_warp_matrix,
                                 transform_points)
 
 from .bbox_transform import truncated_standard_normal
+from .image_warp import warp_image
 from .required_keys import check_required_keys
 from .warp_record import record_warp
 
@@ -186,9 +186,7 @@ class BottomupRandomAffine(BaseTransform):
 
         channels = img.shape[2] if img.ndim == 3 else 1
         border = self.pad_val if channels == 3 else self.pad_val[0]
-        results['img'] = cv2.warpAffine(img, mat, (w, h),
-                                        flags=cv2.INTER_LINEAR,
-                                        borderValue=border)
+        results['img'] = warp_image(img, mat, (w, h), border)
         if results.get('keypoints') is not None:
             kpts = np.array(results['keypoints'], dtype=np.float32)
             kpts[..., :2] = transform_points(kpts[..., :2], mat)

@@ -2,7 +2,6 @@
 from numbers import Integral, Real
 from typing import List, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
@@ -10,6 +9,7 @@ from posekit.registry import TRANSFORMS
 from posekit.structures import get_udp_warp_matrix
 
 from .required_keys import check_required_keys
+from .image_warp import warp_image
 from .warp_record import record_warp
 
 _MODES = ('fit', 'expand')
@@ -153,9 +153,7 @@ class BottomupResize(BaseTransform):
         for i, target in enumerate(self._targets):
             scaled, padded = self._sizes(img_w, img_h, target)
             mat = self._matrix(img_w, img_h, scaled, padded)
-            imgs.append(cv2.warpAffine(img, mat, padded,
-                                       flags=cv2.INTER_LINEAR,
-                                       borderValue=border))
+            imgs.append(warp_image(img, mat, padded, border))
             if i == 0:
                 a, b = np.diag(mat[:, :2]), mat[:, 2]
                 # Invert x_in = a * x + b into the contract's mapping:

@@ -12,6 +12,7 @@ from posekit.registry import TRANSFORMS
 from .flip import flip_image
 from .polygon_clip import clip_polygons_to_image
 from .required_keys import MissingKeyError, check_required_keys
+from .scratch import scratch
 
 
 def segs_to_mask(segs: Sequence[Any], shape: Tuple[int, int]
@@ -110,24 +111,32 @@ class BottomupGetHeatmapMask(BaseTransform):
             f'{sorted(map(str, results))}')
 
     def _input_mask(self, results: dict) -> np.ndarray:
-        """Float32 mask in the frame of the current ``img``."""
+        """Float32 mask in the frame of the current ``img``; possibly a
+        scratch array, valid until the next call."""
         shape = self._original_shape(results)
         segs = results.get('invalid_segs') or []
-        # Common case: nothing to mask, so skip rasterising.
+        # Both full-size masks are scratch arrays (see .scratch): every
+        # path of transform() makes a new array from them before anything
+        # is handed on.
+        mask = scratch('heatmap_mask.source', shape, np.float32)
         if segs:
-            mask = segs_to_mask(segs, shape)
-            if not self.get_invalid:
-                mask = 1 - mask
-            mask = mask.astype(np.float32)
+            drawn = segs_to_mask(segs, shape)
+            if self.get_invalid:
+                np.copyto(mask, drawn)
+            else:
+                np.subtract(1, drawn, out=mask, dtype=np.float32)
         else:
-            mask = np.full(shape, 0. if self.get_invalid else 1.,
-                           dtype=np.float32)
+            # Common case: nothing to mask, so skip rasterising.
+            mask.fill(0. if self.get_invalid else 1.)
         warp = results.get('warp_mat')
         if warp is not None:
             check_required_keys(results, ['input_size'], self)
             size = tuple(int(v) for v in results['input_size'])
-            return cv2.warpAffine(mask, np.asarray(warp, np.float64), size,
-                                  flags=cv2.INTER_LINEAR, borderValue=0.)
+            return cv2.warpAffine(
+                mask, np.asarray(warp, np.float64), size,
+                flags=cv2.INTER_LINEAR, borderValue=0.,
+                dst=scratch('heatmap_mask.warped', (size[1], size[0]),
+                            np.float32))
         if results.get('flip') and results.get('flip_direction'):
             return flip_image(mask, results['flip_direction'])
         return mask

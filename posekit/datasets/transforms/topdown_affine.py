@@ -2,7 +2,6 @@
 from numbers import Integral
 from typing import Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
@@ -10,6 +9,7 @@ from posekit.registry import TRANSFORMS
 from posekit.structures import (fix_aspect_ratio, get_udp_warp_matrix,
                                 get_warp_matrix, transform_points)
 
+from .image_warp import warp_image
 from .required_keys import check_required_keys
 
 
@@ -17,7 +17,7 @@ from .required_keys import check_required_keys
 class TopdownAffine(BaseTransform):
     """Warp the box ``bbox_center``/``bbox_scale`` (rotated by
     ``bbox_rotation`` degrees, if present) onto an image of ``input_size``
-    = (w, h) with ``cv2.warpAffine`` (bilinear, black border).
+    = (w, h) with ``cv2.warpAffine`` (bilinear, black border; see :func:`.image_warp.warp_image`).
 
     The box scale is first grown to the input's aspect ratio (written back
     to ``bbox_scale``). Without UDP the box centre lands on (w/2, h/2);
@@ -80,8 +80,7 @@ class TopdownAffine(BaseTransform):
             mat = get_udp_warp_matrix(center, scale, rot, (w, h))
         else:
             mat = get_warp_matrix(center, scale, rot, (w, h))
-        results['img'] = cv2.warpAffine(results['img'], mat, (w, h),
-                                        flags=cv2.INTER_LINEAR)
+        results['img'] = warp_image(results['img'], mat, (w, h))
         if results.get('keypoints') is not None:
             kpts = np.asarray(results['keypoints'], dtype=np.float32)
             moved = kpts.copy()

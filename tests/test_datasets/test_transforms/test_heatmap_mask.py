@@ -121,3 +121,15 @@ def test_errors():
         BottomupGetHeatmapMask()(results)
     with pytest.raises(KeyError, match="needs the key 'ori_shape'"):
         BottomupGetHeatmapMask()(dict(invalid_segs=[]))
+
+
+def test_a_mask_survives_the_next_sample():
+    # The full-size masks are scratch arrays reused by the next call; the
+    # packed heatmap_mask must not be one of them (or a view of one).
+    t = BottomupGetHeatmapMask()
+    square = [[10., 10., 30., 10., 30., 30., 10., 30.]]
+    first = t(dict(ori_shape=(40, 40), invalid_segs=[square]))
+    kept = first['heatmap_mask'].copy()
+    t(dict(ori_shape=(40, 40), invalid_segs=[]))
+    np.testing.assert_array_equal(first['heatmap_mask'], kept)
+    assert kept[20, 20] == 0 and kept[5, 5] == 1
