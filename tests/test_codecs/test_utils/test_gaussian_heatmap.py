@@ -36,6 +36,28 @@ def test_matches_reference(ref, mode, sigma):
         np.testing.assert_array_equal(weights, want_weights)
 
 
+@pytest.mark.parametrize('sigma', [1.0, 2.0, 3.0])
+@pytest.mark.parametrize('num', [2, 5, 12])
+def test_msra_many_instances(ref, sigma, num):
+    # Several instances take the scatter path: it must give the reference
+    # maps, and exactly the maximum of the one-instance maps (which take
+    # the crop path).
+    rng = np.random.default_rng(num)
+    for _ in range(4):
+        kpts, vis = _random_case(rng, num)
+        maps, weights = generate_gaussian_heatmaps((48, 64), kpts, vis,
+                                                   sigma)
+        want_maps, want_weights = ref.gaussian_heatmaps(
+            (48, 64), kpts, vis, sigma, 'msra')
+        np.testing.assert_allclose(maps, want_maps, atol=1e-6)
+        np.testing.assert_array_equal(weights, want_weights)
+        singles = [generate_gaussian_heatmaps((48, 64), kpts[i:i + 1],
+                                              vis[i:i + 1], sigma)[0]
+                   for i in range(num)]
+        np.testing.assert_array_equal(maps, np.max(singles, axis=0))
+        assert maps.shape == (17, 64, 48) and maps.dtype == np.float32
+
+
 def test_msra_peak_on_rounded_cell():
     kpts = np.array([[[10.4, 20.6]]], np.float32)
     maps, weights = generate_gaussian_heatmaps((48, 64), kpts,
