@@ -50,7 +50,7 @@ def build_test_pipeline(model: nn.Module) -> List[Callable[[dict], Any]]:
 def pipeline_meta(model: nn.Module) -> dict:
     """The dataset meta fields the transforms read (``flip_indices`` ...),
     from ``model.dataset_meta``, as the dataset adds them to each sample."""
-    from posekit.datasets.datasets.base.base_coco_style_dataset import \
+    from posekit.datasets.datasets.base.pipeline_meta import \
         PIPELINE_META_KEYS
     meta = getattr(model, 'dataset_meta', None) or {}
     return {k: meta[k] for k in PIPELINE_META_KEYS if k in meta}
