@@ -14,6 +14,7 @@ from .build_pipeline import build_pipeline
 from .data_infos import detection_data_infos, stack_instances
 from .coco_files import CocoAnnotations, load_coco_annotations, load_detections
 from .pipeline_meta import PipelineMeta
+from .image_groups import image_groups
 from .load_checks import (BAD_BOX, CROWD, FEW_KEYPOINTS, LoadReport,
                           far_outside_image)
 from .skipped_samples import SkippedSamples
@@ -120,6 +121,7 @@ class BaseCocoStyleDataset(BaseDataset):
         self.skip_invalid = bool(skip_invalid)
         self._skipped: Optional[SkippedSamples] = None
         self._pipeline_meta: Optional[PipelineMeta] = None
+        self._image_groups: Optional[np.ndarray] = None
         self.load_warnings: List[str] = []
         self.bbox_file = bbox_file
         self.sample_interval = sample_interval
@@ -213,9 +215,16 @@ class BaseCocoStyleDataset(BaseDataset):
                 self.sample_interval, self._indices, self.bbox_file))
         if self.skip_invalid:
             self._skipped = SkippedSamples(len(self.data_list))
+        self._image_groups = image_groups(self.data_list)
         if self.serialize_data:
             self.data_bytes, self.data_address = self._serialize_data()
         self._fully_initialized = True
+
+    def sample_image_groups(self) -> np.ndarray:
+        """``(len(self), )`` int64: samples with equal values show the
+        same image (for :class:`~posekit.datasets.ImageGroupedSampler`)."""
+        self.full_init()
+        return self._image_groups
 
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline on a copy of sample ``idx`` with the metainfo
