@@ -122,12 +122,6 @@ def _inference_model_cfg(cfg: Config) -> dict:
     return model_cfg
 
 
-def _listed(keys: List[str]) -> str:
-    shown = ', '.join(keys[:_MAX_LISTED])
-    more = len(keys) - _MAX_LISTED
-    return shown + (f' ... and {more} more' if more > 0 else '')
-
-
 def load_model_weights(model: nn.Module, checkpoint: str) -> dict:
     """Load the weights of ``checkpoint`` into ``model`` through posekit's
     safe loader (``torch.load(weights_only=True)`` with an allow-list) and
@@ -178,29 +172,22 @@ def load_model_weights(model: nn.Module, checkpoint: str) -> dict:
         raise CheckpointMismatchError(
             f'checkpoint {path} does not fit the model built from the '
             f'config: {err}') from None
-    missing, unexpected = list(result.missing_keys), \
-        list(result.unexpected_keys)
-    model_keys = list(model.state_dict().keys())
+    # one report for every load: resume, load_from, Pretrained, here
+    from posekit.engine.runner.load_report import load_report
+    model_state = model.state_dict()
+    text, matched = load_report(f'checkpoint {path}', model_state, state,
+                                missing=list(result.missing_keys),
+                                unexpected=list(result.unexpected_keys))
     # BatchNorm does not report a missing num_batches_tracked
-    loaded = set(model_keys) - set(missing) - {
-        k for k in model_keys if k.endswith('num_batches_tracked')}
-    if model_keys and not loaded:
+    weights = [k for k in model_state
+               if not k.endswith('num_batches_tracked')]
+    if weights and set(weights) <= set(result.missing_keys):
         raise CheckpointMismatchError(
             f'checkpoint {path} has none of the model\'s weights: it is '
-            'probably for another model or config. Its keys: '
-            f'{_listed(list(state))}; the model expects: '
-            f'{_listed(model_keys)}')
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f'missing in the checkpoint ({len(missing)}): '
-                         f'{_listed(missing)}')
-        if unexpected:
-            parts.append(f'not in the model ({len(unexpected)}): '
-                         f'{_listed(unexpected)}')
+            f'probably for another model or config.\n{text}')
+    if not matched:
         warnings.warn(f'checkpoint {path} does not match the model '
-                      f'exactly; keys {"; keys ".join(parts)}',
-                      stacklevel=3)
+                      f'exactly:\n{text}', stacklevel=3)
     return ckpt
 
 

@@ -122,9 +122,10 @@ def test_renamed_keys_are_listed(tmp_path, configs, narrow):
         init_model(configs.topdown, str(path), cfg_options=narrow)
     (message, ) = [str(w.message) for w in record
                    if 'renamed.pth' in str(w.message)]
-    assert 'missing in the checkpoint (1): head.final_layer.weight' in \
-        message
-    assert 'not in the model (1): head.final.weight' in message
+    assert ('missing from the checkpoint, left as initialised (1):\n'
+            '    head.final_layer.weight') in message
+    assert ('unexpected in the checkpoint, ignored (1):\n'
+            '    head.final.weight') in message
 
 
 def test_foreign_checkpoint_is_an_error(tmp_path, configs, narrow):
@@ -135,7 +136,9 @@ def test_foreign_checkpoint_is_an_error(tmp_path, configs, narrow):
         init_model(configs.topdown, str(path), cfg_options=narrow)
     text = str(info.value)
     assert 'other.pth has none of the model' in text
-    assert 'encoder.weight, decoder.bias' in text
+    assert ('unexpected in the checkpoint, ignored (2):\n'
+            '    decoder.bias\n    encoder.weight') in text
+    assert 'the checkpoint keys start with decoder., encoder.' in text
 
 
 def test_shape_mismatch_is_an_error(tmp_path, configs, narrow):

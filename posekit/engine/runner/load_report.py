@@ -44,7 +44,11 @@ def load_report(source: str, expected: Mapping[str, Any],
         unexpected = [k for k in loaded if k not in expected]
     skipped = set(shape)  # torch reports them as missing too
     missing = [k for k in missing if k not in skipped]
-    n_loaded = len(expected) - len(missing) - len(shape)
+    # BatchNorm fills in an absent num_batches_tracked without reporting
+    # it missing; it was not loaded all the same
+    filled = {k for k in expected if k.endswith('num_batches_tracked')
+              and k not in loaded} - set(missing)
+    n_loaded = len(expected) - len(missing) - len(shape) - len(filled)
     # BN batch counters are not weights: never worth a warning
     missing = sorted(k for k in missing
                      if not k.endswith('num_batches_tracked'))
