@@ -10,7 +10,7 @@ keypoint at a box centre is still at that box's centre after flipping.
 do not copy that one-pixel disagreement.)
 """
 from numbers import Real
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -131,29 +131,17 @@ class RandomFlip(BaseTransform):
                                                'center', direction)
         if results.get('keypoints') is not None:
             check_required_keys(results, ['flip_indices'], self)
-            kpts, _ = flip_keypoints(results['keypoints'], None, (w, h),
-                                     results['flip_indices'], direction)
+            visible = results.get('keypoints_visible')
+            try:
+                kpts, visible = flip_keypoints(
+                    results['keypoints'], visible, (w, h),
+                    results['flip_indices'], direction)
+            except ValueError as err:
+                raise ValueError(f'RandomFlip: {err}') from None
             results['keypoints'] = kpts
-            if results.get('keypoints_visible') is not None:
-                results['keypoints_visible'] = self._swap_visibility(
-                    results['keypoints_visible'], kpts.shape,
-                    results['flip_indices'])
+            if visible is not None:
+                results['keypoints_visible'] = visible
         return results
-
-    @staticmethod
-    def _swap_visibility(visible, kpt_shape: Tuple[int, ...],
-                         flip_indices: Sequence[int]) -> np.ndarray:
-        """Reorder the visibility (N, K), or (N, K, 2) with a per-keypoint
-        weight, along its keypoint axis like the keypoints."""
-        visible = np.asarray(visible)
-        n_k = tuple(kpt_shape[:-1])
-        if visible.shape[:len(n_k)] != n_k or visible.ndim > len(n_k) + 1:
-            raise ValueError(
-                f'RandomFlip: keypoints_visible must be (N, K) or (N, K, 2)'
-                f' for keypoints of shape {tuple(kpt_shape)}, got '
-                f'{visible.shape}')
-        return np.take(visible, np.asarray(flip_indices, dtype=np.int64),
-                       axis=len(n_k) - 1)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(prob={self.prob}, '

@@ -14,7 +14,12 @@ def flip_keypoints(keypoints: np.ndarray,
     and swap left/right through ``flip_indices`` (length K).
 
     A pixel coordinate x maps to ``w - 1 - x`` (pixel centres mirror onto
-    pixel centres). Returns the flipped keypoints and visibility.
+    pixel centres). Returns the flipped keypoints and visibility, which
+    may be (N, K) or carry a trailing channel axis (N, K, C).
+
+    Raises:
+        ValueError: ``flip_indices`` or ``keypoints_visible`` do not fit
+            the keypoints, or an unknown ``direction``.
     """
     keypoints = np.asarray(keypoints)
     num = keypoints.shape[-2]
@@ -31,7 +36,17 @@ def flip_keypoints(keypoints: np.ndarray,
         out[..., ax] = image_size[ax] - 1 - out[..., ax]
     vis = None
     if keypoints_visible is not None:
-        vis = np.asarray(keypoints_visible)[..., idx].copy()
+        vis = np.asarray(keypoints_visible)
+        if vis.shape == keypoints.shape[:-1]:                   # (N, K)
+            vis = vis[..., idx].copy()
+        elif vis.ndim == keypoints.ndim and \
+                vis.shape[:-1] == keypoints.shape[:-1]:         # (N, K, C)
+            vis = vis[..., idx, :].copy()
+        else:
+            raise ValueError(
+                f'keypoints_visible must have shape {keypoints.shape[:-1]} '
+                f'or {keypoints.shape[:-1]} + (C, ) to go with keypoints '
+                f'{keypoints.shape}, got {vis.shape}')
     return out, vis
 
 
