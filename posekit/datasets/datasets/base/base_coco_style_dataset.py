@@ -13,6 +13,7 @@ from ..utils import parse_pose_metainfo
 from .build_pipeline import build_pipeline
 from .data_infos import detection_data_infos, stack_instances
 from .coco_files import CocoAnnotations, load_coco_annotations, load_detections
+from .filter_cfg import parse_filter_cfg
 from .pipeline_meta import PipelineMeta
 from .image_groups import image_groups
 from .load_checks import (BAD_BOX, CROWD, FEW_KEYPOINTS, LoadReport,
@@ -22,7 +23,6 @@ from .skipped_samples import SkippedSamples
 __all__ = ['BaseCocoStyleDataset']
 
 _DATA_MODES = ('topdown', 'bottomup')
-_FILTER_KEYS = ('bbox_score_thr', 'filter_empty_gt', 'min_keypoints')
 
 
 @DATASETS.register_module()
@@ -125,7 +125,8 @@ class BaseCocoStyleDataset(BaseDataset):
         self.load_warnings: List[str] = []
         self.bbox_file = bbox_file
         self.sample_interval = sample_interval
-        self._check_filter_cfg(filter_cfg, test_mode)
+        self._min_keypoints, self._filter_empty_gt = parse_filter_cfg(
+            type(self).__name__, filter_cfg, data_mode, bbox_file, test_mode)
 
         super().__init__(
             ann_file=ann_file, metainfo=metainfo, data_root=data_root or '',
@@ -161,33 +162,6 @@ class BaseCocoStyleDataset(BaseDataset):
             raise ValueError(f'{cls.__name__}: metainfo flip_indices {flip} '
                              f'do not fit its {num} keypoints')
         return parsed
-
-    def _check_filter_cfg(self, filter_cfg: Optional[dict],
-                          test_mode: bool) -> None:
-        name = type(self).__name__
-        cfg = dict(filter_cfg or {})
-        unknown = sorted(set(cfg) - set(_FILTER_KEYS))
-        if unknown:
-            raise ValueError(f'{name}: filter_cfg keys {unknown} are not '
-                             f'supported; valid keys: {list(_FILTER_KEYS)}')
-        if 'bbox_score_thr' in cfg and self.data_mode != 'topdown':
-            raise ValueError(f'{name}: filter_cfg.bbox_score_thr needs '
-                             "data_mode='topdown'")
-        if 'filter_empty_gt' in cfg and self.data_mode != 'bottomup':
-            raise ValueError(f'{name}: filter_cfg.filter_empty_gt needs '
-                             "data_mode='bottomup' (a top-down sample is "
-                             'one instance; use min_keypoints)')
-        min_kpts = cfg.get('min_keypoints', 1)
-        if 'min_keypoints' in cfg and self.bbox_file:
-            raise ValueError(f'{name}: filter_cfg.min_keypoints cannot be '
-                             'used with bbox_file (detections have no '
-                             'keypoints)')
-        if not isinstance(min_kpts, int) or min_kpts < 1:
-            raise ValueError(f'{name}: filter_cfg.min_keypoints must be an '
-                             f'int >= 1, got {min_kpts!r}')
-        self._min_keypoints = min_kpts
-        self._filter_empty_gt = bool(cfg.get('filter_empty_gt',
-                                             not test_mode))
 
     # ------------------------------------------------------------- samples
     def full_init(self) -> None:
