@@ -82,13 +82,14 @@ class ImageGroupedSampler(Sampler):
         self.epoch = 0
         self._groups = _groups_of(dataset)
         size = len(dataset)
+        # rank r takes order[r * per_rank:][:num_samples]
+        self._per_rank = -(-size // self.world_size)
         if self.round_up:
-            self.num_samples = -(-size // self.world_size)
-            self.total_size = self.num_samples * self.world_size
+            self.num_samples = self._per_rank
+            self.total_size = self._per_rank * self.world_size
         else:
-            start = min(self.rank * -(-size // self.world_size), size)
-            end = min(start + -(-size // self.world_size), size)
-            self.num_samples = end - start
+            start = min(self.rank * self._per_rank, size)
+            self.num_samples = min(self._per_rank, size - start)
             self.total_size = size
 
     def _order(self) -> np.ndarray:
@@ -110,9 +111,7 @@ class ImageGroupedSampler(Sampler):
         if self.round_up and self.total_size > len(order):
             reps = -(-self.total_size // len(order))
             order = np.tile(order, reps)[:self.total_size]
-        per_rank = -(-len(self._groups) // self.world_size) \
-            if not self.round_up else self.num_samples
-        start = self.rank * per_rank
+        start = self.rank * self._per_rank
         return iter(order[start:start + self.num_samples].tolist())
 
     def __len__(self) -> int:
