@@ -83,6 +83,16 @@ def run_codecs(reg, x, out):
                              torch.from_numpy(x['ae_tags']))
     out['ae.decode.keypoints'] = np.asarray(res[0][0])
     out['ae.decode.scores'] = np.asarray(res[1][0])
+    # several people's targets at once (posekit scatters their windows)
+    enc = codec.encode(x['ae_keypoints'], x['ae_visible'])
+    for key in ('heatmaps', 'keypoint_weights'):
+        out[f'ae.encode.{key}'] = np.asarray(enc[key])
+    # [flat index, valid]: the loss reads the index only where valid
+    # (MMPose leaves the raw index of an off-map keypoint, posekit 0)
+    index, valid = np.moveaxis(np.asarray(enc['keypoint_indices']), -1, 0)
+    out['ae.encode.keypoint_valid'] = valid
+    out['ae.encode.keypoint_index_where_valid'] = np.where(valid > 0, index,
+                                                           -1)
 
 
 def metric_samples(x, style):
@@ -166,7 +176,8 @@ def make_inputs(seed: int = 0) -> Dict[str, np.ndarray]:
     Top-down codecs: ``td_keypoints`` (1, 17, 2) in the 192x256 input
     (a few outside it, some invisible); heatmaps (17, 64, 48) and SimCC
     labels (1, 17, 384/512) made of gaussians plus small positive noise.
-    AE: 6 people on (1, 17, 128, 128) heatmaps with per-person tags.
+    AE: 6 people on (1, 17, 128, 128) heatmaps with per-person tags, and
+    8 people's keypoints (8, 17, 2) in the 512x512 input to encode.
     Metric: 500 images x 4 people, ground truth json text ``gt_json`` and
     noisy predictions ``pred_keypoints`` (500, 4, 17, 2)."""
     rng = np.random.default_rng(seed)
@@ -208,6 +219,14 @@ def make_inputs(seed: int = 0) -> Dict[str, np.ndarray]:
     x['ae_heatmaps'] = ae_hm[None].astype(np.float32)
     x['ae_tags'] = tags[None].astype(np.float32)
     x['ae_order'] = np.array(AE_ORDER)
+    # AE targets: 8 people in the 512x512 input, overlapping, some
+    # keypoints invisible or off the map (own generator: the other inputs
+    # stay as they were)
+    ae_rng = np.random.default_rng(seed + 1)
+    x['ae_keypoints'] = ae_rng.uniform(-20, 530, (8, 17, 2)).astype(
+        np.float32)
+    x['ae_visible'] = (ae_rng.uniform(size=(8, 17)) > 0.2).astype(
+        np.float32)
 
     x.update(_metric_inputs(rng))
     return x
