@@ -6,6 +6,7 @@ Both run the model's own test pipeline
 (data preprocessor included), so a prediction equals the one the
 validation loop makes for the same image and box.
 """
+import copy
 import os
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
@@ -49,11 +50,14 @@ def build_test_pipeline(model: nn.Module) -> List[Callable[[dict], Any]]:
 
 def pipeline_meta(model: nn.Module) -> dict:
     """The dataset meta fields the transforms read (``flip_indices`` ...),
-    from ``model.dataset_meta``, as the dataset adds them to each sample."""
+    from ``model.dataset_meta``, as the dataset adds them to each sample:
+    fresh copies, so that a sample (whose metainfo keeps them) never
+    shares them with the model or with another sample."""
     from posekit.datasets.datasets.base.pipeline_meta import \
         PIPELINE_META_KEYS
     meta = getattr(model, 'dataset_meta', None) or {}
-    return {k: meta[k] for k in PIPELINE_META_KEYS if k in meta}
+    return copy.deepcopy({k: meta[k] for k in PIPELINE_META_KEYS
+                          if k in meta})
 
 
 def run_pipeline(pipeline: Sequence[Callable[[dict], Any]],
@@ -179,11 +183,11 @@ def inference_topdown(model: nn.Module, img: ImageLike,
         boxes = _check_bboxes(bboxes, bbox_format)
     if len(boxes) == 0:
         return []
-    meta = pipeline_meta(model)
     packed = []
     for i, box in enumerate(boxes):
         info = dict(img=image, img_path=path, id=i, bbox=box[None],
-                    bbox_score=np.ones(1, dtype=np.float32), **meta)
+                    bbox_score=np.ones(1, dtype=np.float32),
+                    **pipeline_meta(model))
         packed.append(run_pipeline(pipeline, info))
     samples = run_test_step(model, packed)
     for sample, box in zip(samples, boxes):

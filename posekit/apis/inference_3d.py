@@ -224,7 +224,6 @@ def _lift(model: nn.Module, pipeline: Sequence[Any], kpts: np.ndarray,
     num_frames, num_persons = windows.shape[:2]
     windows = windows.reshape((-1, ) + windows.shape[2:])
     num_kpts = windows.shape[2]
-    meta = pipeline_meta(model)
     packed = []
     for i, window in enumerate(windows):
         # a zero target: the codec's root is then 0, so the prediction
@@ -234,7 +233,7 @@ def _lift(model: nn.Module, pipeline: Sequence[Any], kpts: np.ndarray,
                     lifting_target=np.zeros((1, num_kpts, 3), np.float32),
                     lifting_target_visible=np.ones((1, num_kpts),
                                                    np.float32),
-                    **meta)
+                    **pipeline_meta(model))
         if camera is not None:
             info['camera_param'] = dict(camera)
         packed.append(run_pipeline(pipeline, info))

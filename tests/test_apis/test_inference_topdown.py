@@ -105,3 +105,13 @@ def test_bad_inputs_are_named(topdown_model, tmp_path):
     with pytest.raises(ValueError, match=r'\(H, W, 3\) BGR uint8 array, '
                        r'got shape \(40, 30\)'):
         inference_topdown(topdown_model, img[..., 0])
+
+
+def test_samples_do_not_share_the_models_metainfo(topdown_model):
+    img = np.zeros((64, 48, 3), dtype=np.uint8)
+    first, second = inference_topdown(
+        topdown_model, img, bboxes=np.array([[0, 0, 48, 64],
+                                             [4, 4, 40, 60]], np.float32))
+    first.flip_indices[1] = -1
+    assert second.flip_indices[1] != -1
+    assert topdown_model.dataset_meta['flip_indices'][1] != -1
