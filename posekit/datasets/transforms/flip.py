@@ -96,11 +96,17 @@ class RandomFlip(BaseTransform):
         self._choices: List[Optional[str]] = directions + [None]
         self._probs = np.array(probs + [max(0., 1. - sum(probs))])
         self._probs /= self._probs.sum()
+        cdf = self._probs.cumsum()
+        self._cdf = cdf / cdf[-1]
 
     @cache_randomness
     def _choose_direction(self) -> Optional[str]:
-        return self._choices[np.random.choice(len(self._choices),
-                                              p=self._probs)]
+        # What np.random.choice(len(choices), p=probs) computes, from the
+        # same single uniform draw (so the same choice and random stream),
+        # without its per-call checks of p (60 us, 2% of a sample).
+        index = int(np.searchsorted(self._cdf, np.random.random_sample(),
+                                    side='right'))
+        return self._choices[index]
 
     def transform(self, results: dict) -> Optional[dict]:
         check_required_keys(results, ['img'], self)

@@ -121,3 +121,20 @@ def test_bottom_up_sample_with_several_instances_and_warp_mat():
                                [[-0.5, 0, W - 1 - 3], [0, 1, -1]])
     moved = transform_points(original[:, [1, 0, 2]], out['warp_mat'])
     np.testing.assert_allclose(moved, out['keypoints'], atol=1e-5)
+
+
+@pytest.mark.parametrize('prob,direction', [
+    (0.5, 'horizontal'), ([0.2, 0.3, 0.1], ['horizontal', 'vertical',
+                                            'diagonal']), (1.0, 'vertical')])
+def test_direction_draw_matches_numpy_choice(prob, direction):
+    # the same choices, and the same random stream after them, as
+    # np.random.choice(choices, p=probs) from the same seed
+    t = RandomFlip(prob=prob, direction=direction)
+    np.random.seed(11)
+    got = [t._choose_direction() for _ in range(300)]
+    after = np.random.random_sample()
+    np.random.seed(11)
+    idx = [np.random.choice(len(t._choices), p=t._probs) for _ in range(300)]
+    assert got == [t._choices[i] for i in idx]
+    assert np.random.random_sample() == after
+    assert len(set(got)) == len(t._choices) - (prob == 1.0)
